@@ -1,0 +1,309 @@
+"""The call aggregate: one stream of events per call.
+
+A command either moves the call (one event, or two when a call starts
+recording by itself) or is refused; a refusal on an existing call is stored
+as a `CommandRejected` event that changes no state, so the attempt is part of
+the audit trail. Commands carry a client `command_id`; repeating one returns
+the first outcome and stores nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import IdempotencyConflict
+from domain.ids import call_stream_id
+from domain.rules import (
+    CallState,
+    Command,
+    Mode,
+    PauseBehavior,
+    Refusal,
+    initial_state,
+    next_state,
+    rule_refusal,
+)
+from domain.timeline import Rejection, Timeline
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command came to: the version it produced and its refusal code, if any."""
+
+    version: int
+    refusal: Refusal | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    command: Command
+    at: datetime
+    by: str
+    command_id: str | None
+    fingerprint: str
+    at_given: bool = True
+
+
+def time_refusal(
+    at: datetime, last_at: datetime, now: datetime, skew: timedelta
+) -> Refusal | None:
+    if at < last_at:
+        return Refusal.OUT_OF_ORDER
+    if at > now + skew:
+        return Refusal.FUTURE_TIMESTAMP
+    return None
+
+
+class CallEvent(Aggregate.Event):
+    call_id: str
+    org_id: str
+    at: datetime
+    by: str
+    command_id: str | None
+    fingerprint: str
+
+
+class Call(Aggregate):
+    TOPIC = "recaudit.call.Call"
+
+    class Created(Aggregate.Created):
+        """Published as `CallStarted`."""
+
+        TOPIC = "recaudit.call.CallStarted"
+        call_id: str
+        org_id: str
+        agent_id: str
+        direction: str
+        mode: str
+        policy_version: int
+        pause_behavior: str
+        at: datetime
+        by: str
+        command_id: str | None
+        fingerprint: str
+
+    class RecordingStarted(CallEvent):
+        TOPIC = "recaudit.call.RecordingStarted"
+        recording_no: int
+        automatic: bool
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.recording_no = self.recording_no
+            aggregate._move(CallState.RECORDING, self)
+
+    class RecordingPaused(CallEvent):
+        TOPIC = "recaudit.call.RecordingPaused"
+        recording_no: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._move(CallState.PAUSED, self)
+
+    class RecordingResumed(CallEvent):
+        TOPIC = "recaudit.call.RecordingResumed"
+        recording_no: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._move(CallState.RECORDING, self)
+
+    class RecordingStopped(CallEvent):
+        TOPIC = "recaudit.call.RecordingStopped"
+        recording_no: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._move(CallState.OFF, self)
+
+    class CallEnded(CallEvent):
+        TOPIC = "recaudit.call.CallEnded"
+        recording_no: int | None
+        state_before: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.ended_at = self.at
+            aggregate._move(CallState.ENDED, self)
+
+    class CommandRejected(CallEvent):
+        TOPIC = "recaudit.call.CommandRejected"
+        command: str
+        code: str
+        state: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.rejections += 1
+            aggregate.timeline.reject(
+                Rejection(self.command, self.at, self.code, self.by)
+            )
+            aggregate._remember(self, Refusal(self.code))
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        org_id: str,
+        agent_id: str,
+        direction: str,
+        mode: str,
+        policy_version: int,
+        pause_behavior: str,
+        at: datetime,
+        by: str,
+        command_id: str | None,
+        fingerprint: str,
+    ) -> None:
+        self.call_id = call_id
+        self.org_id = org_id
+        self.agent_id = agent_id
+        self.direction = direction
+        self.mode = Mode(mode)
+        self.policy_version = policy_version
+        self.pause_behavior = PauseBehavior(pause_behavior)
+        self.started_at = at
+        self.ended_at: datetime | None = None
+        self.last_at = at
+        self.recording_no = 0
+        self.rejections = 0
+        self.commands: dict[str, tuple[str, Outcome]] = {}
+        self.timeline = Timeline()
+        # A call that records from the start is moved by the automatic
+        # RecordingStarted saved with this event, so it never shows as off.
+        self.state = CallState.OFF
+        if initial_state(self.mode) is CallState.OFF:
+            self.timeline.open(CallState.OFF, at, None)
+        if command_id is not None:
+            self.commands[command_id] = (fingerprint, Outcome(1, None))
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        call_id: str,
+        org_id: str,
+        agent_id: str,
+        direction: str,
+        mode: Mode,
+        policy_version: int,
+        pause_behavior: PauseBehavior,
+        request: CommandRequest,
+    ) -> Call:
+        call = cls._create(
+            cls.Created,
+            id=call_stream_id(call_id),
+            call_id=call_id,
+            org_id=org_id,
+            agent_id=agent_id,
+            direction=direction,
+            mode=mode.value,
+            policy_version=policy_version,
+            pause_behavior=pause_behavior.value,
+            at=request.at,
+            by=request.by,
+            command_id=request.command_id,
+            fingerprint=request.fingerprint,
+        )
+        if initial_state(mode) is CallState.RECORDING:
+            call.trigger_event(
+                cls.RecordingStarted,
+                call_id=call_id,
+                org_id=org_id,
+                at=request.at,
+                by=request.by,
+                command_id=None,
+                fingerprint="",
+                recording_no=1,
+                automatic=True,
+            )
+        return call
+
+    # -- commands -------------------------------------------------------------
+
+    def handle(self, request: CommandRequest, now: datetime, skew: timedelta) -> Outcome:
+        """Apply a command, or record why it was refused. Never raises for a rule."""
+        replay = self._replay(request)
+        if replay is not None:
+            return replay
+        refusal = rule_refusal(self.mode, self.state, request.command)
+        if refusal is None and request.at_given:
+            refusal = time_refusal(request.at, self.last_at, now, skew)
+        if refusal is not None:
+            self._trigger(
+                self.CommandRejected,
+                request,
+                command=request.command.value,
+                code=refusal.value,
+                state=self.state.value,
+            )
+            return Outcome(self.version, refusal)
+        event_class, fields = self._event_for(request.command)
+        self._trigger(event_class, request, **fields)
+        return Outcome(self.version, None)
+
+    def _event_for(self, command: Command) -> tuple[type[CallEvent], dict[str, Any]]:
+        if command is Command.START:
+            return self.RecordingStarted, {
+                "recording_no": self.recording_no + 1,
+                "automatic": False,
+            }
+        if command is Command.END:
+            return self.CallEnded, {
+                "recording_no": self.recording_no or None,
+                "state_before": self.state.value,
+            }
+        event_class = {
+            Command.PAUSE: self.RecordingPaused,
+            Command.RESUME: self.RecordingResumed,
+            Command.STOP: self.RecordingStopped,
+        }[command]
+        return event_class, {"recording_no": self.recording_no}
+
+    def _trigger(
+        self, event_class: type[CallEvent], request: CommandRequest, **fields: Any
+    ) -> None:
+        # An `at` left to the server never goes behind the call's clock.
+        at = request.at if request.at_given else max(request.at, self.last_at)
+        self.trigger_event(
+            event_class,
+            call_id=self.call_id,
+            org_id=self.org_id,
+            at=at,
+            by=request.by,
+            command_id=request.command_id,
+            fingerprint=request.fingerprint,
+            **fields,
+        )
+
+    def _replay(self, request: CommandRequest) -> Outcome | None:
+        if request.command_id is None or request.command_id not in self.commands:
+            return None
+        fingerprint, outcome = self.commands[request.command_id]
+        if fingerprint != request.fingerprint:
+            raise IdempotencyConflict(request.command_id, fingerprint, request.fingerprint)
+        return Outcome(outcome.version, outcome.refusal, replayed=True)
+
+    # -- applying events ------------------------------------------------------
+
+    def _move(self, state: CallState, event: CallEvent) -> None:
+        self.state = state
+        self.last_at = event.at
+        if state is CallState.ENDED:
+            self.timeline.close(event.at)
+        else:
+            self.timeline.open(state, event.at, self.recording_no)
+        self._remember(event, None)
+
+    def _remember(self, event: CallEvent, refusal: Refusal | None) -> None:
+        if event.command_id is not None:
+            self.commands[event.command_id] = (
+                event.fingerprint,
+                Outcome(event.originator_version, refusal),
+            )
+
+    @property
+    def stream_id(self) -> UUID:
+        return self.id

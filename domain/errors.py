@@ -1,0 +1,54 @@
+"""Domain errors, one root, classified by what the caller should do about them."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Root of every error the domain raises on purpose."""
+
+    code = "domain_error"
+
+
+class CommandRefused(DomainError):
+    """The command cannot be accepted as sent; nothing was recorded."""
+
+
+class IdempotencyConflict(CommandRefused):
+    code = "idempotency_conflict"
+
+    def __init__(self, command_id: str, first: str, now: str) -> None:
+        super().__init__(
+            f"command_id {command_id!r} was already used on this call for a different "
+            f"command ({first}); this request ({now}) was not applied"
+        )
+
+
+class UnknownCall(CommandRefused):
+    code = "unknown_call"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"no call with id {call_id!r} has been started")
+
+
+class NoPolicy(CommandRefused):
+    code = "no_policy"
+
+    def __init__(self, org_id: str, agent_id: str | None = None) -> None:
+        who = f" or for agent {agent_id!r}" if agent_id else ""
+        super().__init__(f"no recording policy is set for organisation {org_id!r}{who}")
+
+
+class UnknownPolicy(CommandRefused):
+    code = "no_policy"
+
+    def __init__(self, org_id: str) -> None:
+        super().__init__(f"no recording policy is set for organisation {org_id!r}")
+
+
+class FutureTimestamp(CommandRefused):
+    """A new call cannot start in the future (there is no call yet to record it on)."""
+
+    code = "future_timestamp"
+
+    def __init__(self, at: str, latest: str) -> None:
+        super().__init__(f"timestamp {at} is later than the server clock allows ({latest})")

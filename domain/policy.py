@@ -1,0 +1,99 @@
+"""The policy aggregate: an organisation's recording mode, per-agent overrides, history.
+
+A call snapshots the mode that applies to its agent (override first, then the
+organisation's mode) together with this aggregate's version when it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.ids import policy_stream_id
+from domain.rules import Mode, PauseBehavior
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One change of mode, for the organisation (agent_id None) or one agent."""
+
+    mode: Mode
+    pause_behavior: PauseBehavior
+    agent_id: str | None
+    changed_by: str
+    reason: str | None
+    at: datetime
+    version: int
+
+
+class Policy(Aggregate):
+    TOPIC = "recaudit.policy.Policy"
+
+    class Created(Aggregate.Created):
+        TOPIC = "recaudit.policy.PolicyCreated"
+        org_id: str
+
+    class PolicySet(Aggregate.Event):
+        TOPIC = "recaudit.policy.PolicySet"
+        org_id: str
+        agent_id: str | None
+        mode: str
+        pause_behavior: str
+        changed_by: str
+        reason: str | None
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            setting = Setting(
+                mode=Mode(self.mode),
+                pause_behavior=PauseBehavior(self.pause_behavior),
+                agent_id=self.agent_id,
+                changed_by=self.changed_by,
+                reason=self.reason,
+                at=self.at,
+                version=self.originator_version,
+            )
+            aggregate.history.append(setting)
+            if self.agent_id is None:
+                aggregate.org_setting = setting
+            else:
+                aggregate.overrides[self.agent_id] = setting
+
+    def __init__(self, *, org_id: str) -> None:
+        self.org_id = org_id
+        self.org_setting: Setting | None = None
+        self.overrides: dict[str, Setting] = {}
+        self.history: list[Setting] = []
+
+    @classmethod
+    def open(cls, org_id: str) -> Policy:
+        return cls._create(cls.Created, id=policy_stream_id(org_id), org_id=org_id)
+
+    def set_mode(
+        self,
+        *,
+        mode: Mode,
+        pause_behavior: PauseBehavior,
+        agent_id: str | None,
+        changed_by: str,
+        reason: str | None,
+        at: datetime,
+    ) -> Setting:
+        self.trigger_event(
+            self.PolicySet,
+            org_id=self.org_id,
+            agent_id=agent_id,
+            mode=mode.value,
+            pause_behavior=pause_behavior.value,
+            changed_by=changed_by,
+            reason=reason,
+            at=at,
+        )
+        return self.history[-1]
+
+    def setting_for(self, agent_id: str) -> Setting | None:
+        """The setting a new call of this agent takes: its override, else the org's."""
+        return self.overrides.get(agent_id, self.org_setting)

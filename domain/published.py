@@ -1,0 +1,79 @@
+"""The published language: the events downstream services receive.
+
+Stored domain events are an internal detail (their classes, their library
+fields). What leaves the event store is a `PublishedEvent`: a type name from
+the contract, its place in the global order, the stream key (the call id, or
+the org id for policy events), the stream version and the contract's fields.
+The Kafka relay, the local feed and every consumer speak only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+CALL_EVENT_TYPES = (
+    "CallStarted",
+    "RecordingStarted",
+    "RecordingPaused",
+    "RecordingResumed",
+    "RecordingStopped",
+    "CallEnded",
+    "CommandRejected",
+)
+EVENT_TYPES = ("PolicySet", *CALL_EVENT_TYPES)
+
+# Stored topic -> published type. Topics not listed (PolicyCreated) stay inside.
+TOPIC_TYPES = {f"recaudit.call.{name}": name for name in CALL_EVENT_TYPES} | {
+    "recaudit.policy.PolicySet": "PolicySet"
+}
+
+# The contract's fields of each type, beyond the envelope (position, key, version, recorded_at).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "PolicySet": ("org_id", "agent_id", "mode", "pause_behavior", "changed_by", "reason", "at"),
+    "CallStarted": (
+        "call_id", "org_id", "agent_id", "direction", "mode", "policy_version",
+        "pause_behavior", "at", "by", "command_id",
+    ),
+    "RecordingStarted": (
+        "call_id", "org_id", "recording_no", "automatic", "at", "by", "command_id",
+    ),
+    "RecordingPaused": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
+    "RecordingResumed": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
+    "RecordingStopped": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
+    "CallEnded": ("call_id", "org_id", "recording_no", "state_before", "at", "by", "command_id"),
+    "CommandRejected": ("call_id", "org_id", "command", "code", "state", "at", "by", "command_id"),
+}
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    type: str
+    position: int
+    key: str
+    version: int
+    recorded_at: datetime
+    fields: dict[str, Any]
+
+    @property
+    def at(self) -> datetime:
+        at: datetime = self.fields["at"]
+        return at
+
+
+def publish(topic: str, event: Any, position: int) -> PublishedEvent | None:
+    """The published form of one stored domain event, or None if it stays inside."""
+    type_name = TOPIC_TYPES.get(topic)
+    if type_name is None:
+        return None
+    fields = {name: getattr(event, name) for name in FIELDS[type_name]}
+    key = fields["org_id"] if type_name == "PolicySet" else fields["call_id"]
+    return PublishedEvent(
+        type=type_name,
+        position=position,
+        key=key,
+        version=event.originator_version,
+        recorded_at=event.timestamp,
+        fields=fields,
+    )

@@ -1,0 +1,219 @@
+"""The HTTP API: the contract's routes, bodies and error shape, over the service."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import Body, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from domain.clock import to_utc_millis
+from domain.errors import (
+    CommandRefused,
+    FutureTimestamp,
+    IdempotencyConflict,
+    NoPolicy,
+    UnknownCall,
+    UnknownPolicy,
+)
+from domain.rules import Command, Mode, PauseBehavior
+from recaudit import __version__
+from recaudit.committer import ConcurrencyExhausted
+from recaudit.service import CallResult, RecordingService
+from recaudit.views import setting_json
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
+Actor = Annotated[str, Field(min_length=1, max_length=128)]
+Reason = Annotated[str, Field(max_length=1000)]
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        return to_utc_millis(at)
+    except ValueError:
+        raise ValueError("timestamp must carry an offset, e.g. 2026-03-01T09:30:00.000Z") from None
+
+
+CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+OrgIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+AgentIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+Timestamp = Annotated[datetime | None, AfterValidator(_aware)]
+
+# Errors the domain raises on purpose -> HTTP status. Rule refusals are 409.
+STATUS_OF: dict[type[Exception], int] = {
+    UnknownPolicy: 404,
+    UnknownCall: 404,
+    NoPolicy: 409,
+    IdempotencyConflict: 409,
+    FutureTimestamp: 409,
+    ConcurrencyExhausted: 503,
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyBody(Strict):
+    mode: Mode
+    changed_by: Actor
+    reason: Reason | None = None
+    pause_behavior: PauseBehavior = PauseBehavior.SKIP
+
+
+class StartCallBody(Strict):
+    call_id: Id
+    org_id: Id
+    agent_id: Id
+    direction: Literal["inbound", "outbound"]
+    at: Timestamp = None
+    command_id: Id | None = None
+
+
+class CommandBody(Strict):
+    by: Actor
+    at: Timestamp = None
+    command_id: Id | None = None
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def call_response(result: CallResult, success: int = 200) -> JSONResponse:
+    body = result.status.to_json(result.position)
+    if result.refusal is not None:
+        return error(409, result.refusal.value, refusal_message(result), call=body)
+    return JSONResponse(body, success)
+
+
+def refusal_message(result: CallResult) -> str:
+    status = result.status
+    return {
+        "call_ended": "the call has ended; no further commands are accepted",
+        "not_permitted": f"the call's mode {status.mode.value} never allows this command",
+        "invalid_state": f"this command is not allowed while the call is {status.state.value}",
+        "out_of_order": "the command's timestamp is earlier than the call's last event",
+        "future_timestamp": "the command's timestamp is later than the server clock allows",
+    }[result.refusal.value if result.refusal else ""]
+
+
+def create_app(service: RecordingService) -> FastAPI:
+    app = FastAPI(
+        title="recaudit",
+        version=__version__,
+        description="Event-sourced audit backend for call recording.",
+    )
+    _install_error_handlers(app)
+
+    @app.put("/policies/{org_id}")
+    def put_policy(org_id: OrgIdPath, body: PolicyBody) -> JSONResponse:
+        result = service.set_policy(
+            org_id,
+            mode=body.mode,
+            changed_by=body.changed_by,
+            reason=body.reason,
+            pause_behavior=body.pause_behavior,
+        )
+        return JSONResponse(result.policy.to_json())
+
+    @app.put("/policies/{org_id}/agents/{agent_id}")
+    def put_override(
+        org_id: OrgIdPath, agent_id: AgentIdPath, body: PolicyBody
+    ) -> JSONResponse:
+        result = service.set_policy(
+            org_id,
+            mode=body.mode,
+            changed_by=body.changed_by,
+            reason=body.reason,
+            pause_behavior=body.pause_behavior,
+            agent_id=agent_id,
+        )
+        return JSONResponse(
+            {"org_id": org_id, "agent_id": agent_id, **setting_json(result.setting)}
+            | {"version": result.policy.version}
+        )
+
+    @app.get("/policies/{org_id}")
+    def get_policy(org_id: OrgIdPath) -> JSONResponse:
+        return JSONResponse(service.policy(org_id).to_json())
+
+    @app.post("/calls", status_code=201)
+    def start_call(body: StartCallBody) -> JSONResponse:
+        result = service.start_call(
+            call_id=body.call_id,
+            org_id=body.org_id,
+            agent_id=body.agent_id,
+            direction=body.direction,
+            at=body.at,
+            command_id=body.command_id,
+        )
+        return call_response(result, success=201)
+
+    def command_route(command: Command, path: str) -> None:
+        def handler(call_id: CallIdPath, body: Annotated[CommandBody, Body()]) -> JSONResponse:
+            result = service.command(
+                call_id, command, by=body.by, at=body.at, command_id=body.command_id
+            )
+            return call_response(result)
+
+        handler.__name__ = f"{command.value}_recording" if path.startswith("rec") else "end_call"
+        app.post(f"/calls/{{call_id}}/{path}")(handler)
+
+    for command, path in (
+        (Command.START, "recording/start"),
+        (Command.PAUSE, "recording/pause"),
+        (Command.RESUME, "recording/resume"),
+        (Command.STOP, "recording/stop"),
+        (Command.END, "end"),
+    ):
+        command_route(command, path)
+
+    @app.get("/calls/{call_id}")
+    def get_call(call_id: CallIdPath) -> JSONResponse:
+        return call_response(service.call(call_id))
+
+    @app.get("/calls/{call_id}/timeline")
+    def get_timeline(call_id: CallIdPath) -> JSONResponse:
+        return JSONResponse(service.timeline(call_id).to_json())
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "position": service.store.head()}
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CommandRefused)
+    async def refused(_request: Request, exc: CommandRefused) -> JSONResponse:
+        status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 409)
+        return error(status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_describe(e) for e in exc.errors()]
+        fields = [p[0] for p in problems]
+        message = "; ".join(f"{f}: {m}" for f, m in problems)
+        return error(422, "invalid_request", message, fields=fields)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def store_down(_request: Request, exc: Exception) -> JSONResponse:
+        return error(503, "store_unavailable", f"the event store is unavailable: {exc}")
+
+
+def _describe(err: dict[str, Any]) -> tuple[str, str]:
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
+    field = ".".join(loc) or "body"
+    message = str(err.get("msg", "invalid"))
+    message = re.sub(r"^Value error, ", "", message)
+    return field, message

@@ -1,0 +1,67 @@
+"""The `recaudit` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from recaudit.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recaudit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the whole backend in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", type=Path)
+
+    demo = sub.add_parser("demo", help="drive a realistic mix of calls and summarise them")
+    demo.add_argument("--url", help="a running recaudit (default: start one in-process)")
+    demo.add_argument("--data-dir", type=Path, help="where the in-process backend keeps data")
+    demo.add_argument("--calls", type=int, default=40, help="how many calls to drive")
+    demo.add_argument("--seed", type=int, default=7)
+
+    timeline = sub.add_parser("timeline", help="print a call's timeline as a table")
+    timeline.add_argument("call_id")
+    timeline.add_argument("--url", default="http://127.0.0.1:8080")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "demo":
+            from recaudit.demo import run_demo
+
+            return run_demo(args)
+        if args.command == "timeline":
+            from recaudit.demo import print_timeline
+
+            return print_timeline(args.url, args.call_id)
+    except SettingsError as exc:
+        print(f"recaudit: configuration error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from recaudit.bootstrap import build
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    backend = build(settings)
+    where = settings.postgres_url and "PostgreSQL" or f"{settings.data_dir}/events.sqlite"
+    print(f"recaudit: event store {where}; listening on http://{args.host}:{args.port}")
+    try:
+        uvicorn.run(backend.app, host=args.host, port=args.port, log_level="info")
+    finally:
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The event store: an `eventsourcing` application on SQLite (default) or PostgreSQL.
+
+Both aggregates live in one application so every event has one place in a
+single global order (its notification id, which the API calls `position`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from domain.call import Call
+from domain.ids import call_stream_id, policy_stream_id
+from domain.policy import Policy
+
+
+class EventStore(Application[UUID]):
+    """The recaudit application: streams of calls and policies, in one log."""
+
+    name = "recaudit"
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env=dict(env or {}))
+        self._position_sql = _position_statement(self.recorder)
+
+    def call(self, call_id: str, version: int | None = None) -> Call | None:
+        return self._get(call_stream_id(call_id), version)
+
+    def policy(self, org_id: str) -> Policy | None:
+        return self._get(policy_stream_id(org_id), None)
+
+    def _get(self, stream_id: UUID, version: int | None) -> Any:
+        if stream_id not in self.repository:
+            return None
+        return self.repository.get(stream_id, version=version)
+
+    def position_of(self, stream_id: UUID, version: int) -> int | None:
+        """The global position of one stored event, or None if it is not stored."""
+        recorder: Any = self.recorder
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._position_sql, _position_params(recorder, stream_id, version))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return int(row[0] if not isinstance(row, dict) else next(iter(row.values())))
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+def _position_statement(recorder: Any) -> Any:
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return (
+            f"SELECT rowid FROM {recorder.events_table_name} "
+            "WHERE originator_id = ? AND originator_version = ?"
+        )
+    if isinstance(recorder, PostgresApplicationRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        return SQL(
+            "SELECT notification_id FROM {schema}.{table} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+    raise TypeError(f"no position lookup for recorder {type(recorder).__name__}")
+
+
+def _position_params(recorder: Any, stream_id: UUID, version: int) -> tuple[Any, ...]:
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return (stream_id.hex, version)
+    return (stream_id, version)

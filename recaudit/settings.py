@@ -1,0 +1,95 @@
+"""One frozen settings object, read from the environment once at start-up.
+
+| variable | meaning | default |
+|---|---|---|
+| RECAUDIT_DATA_DIR | where the embedded stores live | ./recaudit-data |
+| RECAUDIT_POSTGRES_URL | postgresql://user:password@host:port/db for the event store | (SQLite) |
+| RECAUDIT_CLOCK_SKEW_MS | how far ahead of the server clock a client `at` may be | 5000 |
+| RECAUDIT_GROUP_COMMIT_MAX | most commands saved in one transaction | 256 |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the process must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("recaudit-data")
+    postgres_url: str | None = None
+    clock_skew: timedelta = timedelta(seconds=5)
+    group_commit_max: int = 256
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            data_dir=Path(env.get("RECAUDIT_DATA_DIR", "recaudit-data")),
+            postgres_url=env.get("RECAUDIT_POSTGRES_URL") or None,
+            clock_skew=timedelta(milliseconds=_int(env, "RECAUDIT_CLOCK_SKEW_MS", 5000)),
+            group_commit_max=_int(env, "RECAUDIT_GROUP_COMMIT_MAX", 256),
+        )
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.clock_skew < timedelta(0):
+            raise SettingsError("RECAUDIT_CLOCK_SKEW_MS must not be negative")
+        if self.group_commit_max < 1:
+            raise SettingsError("RECAUDIT_GROUP_COMMIT_MAX must be at least 1")
+        if self.postgres_url is not None:
+            postgres_env(self.postgres_url)
+
+    def event_store_env(self) -> dict[str, str]:
+        """The `eventsourcing` configuration for the chosen event store."""
+        if self.postgres_url:
+            return postgres_env(self.postgres_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir / "events.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        raise SettingsError(
+            "RECAUDIT_POSTGRES_URL must look like postgresql://user:password@host:port/db"
+        )
+    dbname = parts.path.lstrip("/")
+    if not dbname or not parts.username:
+        raise SettingsError("RECAUDIT_POSTGRES_URL must name a user and a database")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "8",
+    }

@@ -1,0 +1,167 @@
+"""Immutable read models of the aggregates, and their JSON as the contract gives it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.call import Call
+from domain.clock import iso_millis
+from domain.policy import Policy, Setting
+from domain.rules import INDICATOR, CallState, Mode, PauseBehavior, allowed_actions
+from domain.timeline import Interval, Rejection
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    call_id: str
+    org_id: str
+    agent_id: str
+    direction: str
+    mode: Mode
+    pause_behavior: PauseBehavior
+    policy_version: int
+    state: CallState
+    recording_no: int
+    version: int
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, call: Call) -> CallStatus:
+        return cls(
+            call_id=call.call_id,
+            org_id=call.org_id,
+            agent_id=call.agent_id,
+            direction=call.direction,
+            mode=call.mode,
+            pause_behavior=call.pause_behavior,
+            policy_version=call.policy_version,
+            state=call.state,
+            recording_no=call.recording_no,
+            version=call.version,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+        )
+
+    def to_json(self, position: int | None) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "org_id": self.org_id,
+            "agent_id": self.agent_id,
+            "direction": self.direction,
+            "mode": self.mode.value,
+            "pause_behavior": self.pause_behavior.value,
+            "policy_version": self.policy_version,
+            "state": self.state.value,
+            "indicator": INDICATOR[self.state],
+            "actions": [c.value for c in allowed_actions(self.mode, self.state)],
+            "recording_no": self.recording_no or None,
+            "started_at": iso_millis(self.started_at),
+            "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
+            "version": self.version,
+            "position": position,
+        }
+
+
+@dataclass(frozen=True)
+class PolicySnapshot:
+    org_id: str
+    version: int
+    org_setting: Setting | None
+    overrides: tuple[tuple[str, Setting], ...]
+    history: tuple[Setting, ...]
+
+    @classmethod
+    def of(cls, policy: Policy) -> PolicySnapshot:
+        return cls(
+            org_id=policy.org_id,
+            version=policy.version,
+            org_setting=policy.org_setting,
+            overrides=tuple(sorted(policy.overrides.items())),
+            history=tuple(policy.history),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        org = self.org_setting
+        return {
+            "org_id": self.org_id,
+            "mode": org.mode.value if org else None,
+            "pause_behavior": org.pause_behavior.value if org else None,
+            "version": self.version,
+            "overrides": {agent: setting_json(s) for agent, s in self.overrides},
+            "history": [setting_json(s) for s in self.history],
+        }
+
+
+def setting_json(setting: Setting) -> dict[str, Any]:
+    return {
+        "mode": setting.mode.value,
+        "pause_behavior": setting.pause_behavior.value,
+        "agent_id": setting.agent_id,
+        "changed_by": setting.changed_by,
+        "reason": setting.reason,
+        "at": iso_millis(setting.at),
+        "version": setting.version,
+    }
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """A call's timeline, whichever store it was read from."""
+
+    call_id: str
+    org_id: str
+    agent_id: str
+    mode: Mode
+    started_at: datetime
+    ended_at: datetime | None
+    intervals: tuple[Interval, ...]
+    rejected: tuple[Rejection, ...]
+
+    @classmethod
+    def of(cls, call: Call) -> TimelineView:
+        return cls(
+            call_id=call.call_id,
+            org_id=call.org_id,
+            agent_id=call.agent_id,
+            mode=call.mode,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+            intervals=tuple(call.timeline.intervals),
+            rejected=tuple(call.timeline.rejected),
+        )
+
+    def totals(self) -> dict[str, int]:
+        totals = {"recording_ms": 0, "paused_ms": 0, "off_ms": 0}
+        for interval in self.intervals:
+            totals[f"{interval.state.value}_ms"] += interval.duration_ms or 0
+        return totals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "org_id": self.org_id,
+            "agent_id": self.agent_id,
+            "mode": self.mode.value,
+            "started_at": iso_millis(self.started_at),
+            "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
+            "intervals": [interval_json(i) for i in self.intervals],
+            "totals": self.totals(),
+            "rejected": [
+                {"command": r.command, "at": iso_millis(r.at), "code": r.code, "by": r.by}
+                for r in self.rejected
+            ],
+        }
+
+
+def interval_json(interval: Interval) -> dict[str, Any]:
+    return {
+        "state": interval.state.value,
+        "start": iso_millis(interval.start),
+        "end": iso_millis(interval.end) if interval.end else None,
+        "duration_ms": interval.duration_ms,
+        "recording_no": interval.recording_no,
+        "reason": interval.reason,
+    }
