@@ -10,6 +10,8 @@ from domain.clock import Clock, system_clock
 from recaudit.api import create_app
 from recaudit.committer import GroupCommitter
 from recaudit.eventstore import EventStore
+from recaudit.localfeed import LocalFeed
+from recaudit.pipeline import Pipeline
 from recaudit.service import RecordingService
 from recaudit.settings import Settings
 
@@ -21,8 +23,10 @@ class Backend:
     committer: GroupCommitter
     service: RecordingService
     app: FastAPI
+    pipeline: Pipeline
 
     def close(self) -> None:
+        self.pipeline.stop()
         self.committer.close()
         self.store.close()
 
@@ -33,4 +37,6 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Backend:
     store = EventStore(settings.event_store_env())
     committer = GroupCommitter(store, max_batch=settings.group_commit_max)
     service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock)
-    return Backend(settings, store, committer, service, create_app(service))
+    pipeline = Pipeline(LocalFeed(store))
+    # Consumers are added here, one line each, and started by `serve` (pipeline.start()).
+    return Backend(settings, store, committer, service, create_app(service), pipeline)

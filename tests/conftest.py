@@ -1,0 +1,74 @@
+"""Fixtures shared by every suite: event stores on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from recaudit.bootstrap import Backend, build
+from recaudit.settings import Settings
+from tests.support import require_service
+
+POSTGRES_URL_VAR = "RECAUDIT_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        require_service("PostgreSQL", f"{POSTGRES_URL_VAR} is not set (scripts/postgres.sh url)")
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5):
+            pass
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        require_service("PostgreSQL", f"cannot connect to {url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"recaudit_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(postgres_admin_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for the event store under test: SQLite in tmp_path, or a fresh PostgreSQL db."""
+    if store_kind == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return Settings.from_env({}, data_dir=tmp_path, postgres_url=url)
+    return Settings.from_env({}, data_dir=tmp_path)
+
+
+@pytest.fixture
+def backend(settings: Settings) -> Iterator[Backend]:
+    built = build(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
+    built = build(Settings.from_env({}, data_dir=tmp_path))
+    yield built
+    built.close()
