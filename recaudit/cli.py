@@ -56,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     backend = build(settings)
     where = settings.postgres_url and "PostgreSQL" or f"{settings.data_dir}/events.sqlite"
     print(f"recaudit: event store {where}; listening on http://{args.host}:{args.port}")
-    backend.pipeline.start()
+    backend.start()
     try:
         uvicorn.run(backend.app, host=args.host, port=args.port, log_level="info")
     finally:

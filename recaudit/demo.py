@@ -48,7 +48,7 @@ def _start_in_process(stack: ExitStack, data_dir: Path | None) -> tuple[str, Pat
         data_dir = Path(tempfile.mkdtemp(prefix="recaudit-demo-"))
     backend = build(Settings.from_env(data_dir=data_dir))
     stack.callback(backend.close)
-    backend.pipeline.start()
+    backend.start()
     server = stack.enter_context(BackgroundServer(backend.app))
     return server.url, data_dir
 

@@ -6,6 +6,10 @@
 | RECAUDIT_POSTGRES_URL | postgresql://user:password@host:port/db for the event store | (SQLite) |
 | RECAUDIT_CLOCK_SKEW_MS | how far ahead of the server clock a client `at` may be | 5000 |
 | RECAUDIT_GROUP_COMMIT_MAX | most commands saved in one transaction | 256 |
+| RECAUDIT_KAFKA_BOOTSTRAP | host:port[,host:port] of Kafka brokers; unset = embedded local feed | (local) |
+| RECAUDIT_KAFKA_TOPIC | the events topic | recaudit.events |
+| RECAUDIT_KAFKA_DLQ_TOPIC | where undecodable messages go | recaudit.events.dlq |
+| RECAUDIT_KAFKA_PARTITIONS | partitions of the topics the project creates | 6 |
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ class Settings:
     postgres_url: str | None = None
     clock_skew: timedelta = timedelta(seconds=5)
     group_commit_max: int = 256
+    kafka_bootstrap: str | None = None
+    kafka_topic: str = "recaudit.events"
+    kafka_dlq_topic: str = "recaudit.events.dlq"
+    kafka_partitions: int = 6
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -37,6 +45,10 @@ class Settings:
             postgres_url=env.get("RECAUDIT_POSTGRES_URL") or None,
             clock_skew=timedelta(milliseconds=_int(env, "RECAUDIT_CLOCK_SKEW_MS", 5000)),
             group_commit_max=_int(env, "RECAUDIT_GROUP_COMMIT_MAX", 256),
+            kafka_bootstrap=env.get("RECAUDIT_KAFKA_BOOTSTRAP") or None,
+            kafka_topic=env.get("RECAUDIT_KAFKA_TOPIC") or "recaudit.events",
+            kafka_dlq_topic=env.get("RECAUDIT_KAFKA_DLQ_TOPIC") or "recaudit.events.dlq",
+            kafka_partitions=_int(env, "RECAUDIT_KAFKA_PARTITIONS", 6),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -49,6 +61,10 @@ class Settings:
             raise SettingsError("RECAUDIT_GROUP_COMMIT_MAX must be at least 1")
         if self.postgres_url is not None:
             postgres_env(self.postgres_url)
+        if self.kafka_partitions < 1:
+            raise SettingsError("RECAUDIT_KAFKA_PARTITIONS must be at least 1")
+        if self.kafka_topic == self.kafka_dlq_topic:
+            raise SettingsError("RECAUDIT_KAFKA_TOPIC and RECAUDIT_KAFKA_DLQ_TOPIC must differ")
 
     def event_store_env(self) -> dict[str, str]:
         """The `eventsourcing` configuration for the chosen event store."""

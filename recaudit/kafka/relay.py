@@ -1,0 +1,148 @@
+"""The outbox relay: the event store's log, published to Kafka, nothing lost.
+
+The events table is the outbox. The relay reads it from a durable tracking
+position, publishes each published event keyed by its call (org for policy
+events) with idempotent, acks=all producing, waits until the broker has
+acknowledged the whole batch, and only then moves the tracking position. A
+crash anywhere re-sends at most the unacknowledged tail (at-least-once);
+consumers deduplicate by key and version.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    OperationalError,
+    Tracking,
+    TrackingRecorder,
+)
+from eventsourcing.utils import Environment
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from domain.published import PublishedEvent
+from recaudit.eventstore import EventStore
+from recaudit.kafka import codec
+from recaudit.localfeed import LocalFeed
+
+log = logging.getLogger(__name__)
+TRACKING_NAME = "kafka-relay"
+
+
+@dataclass
+class RelayStats:
+    batches: int = 0
+    events: int = 0
+    errors: int = 0
+
+
+def producer_for(bootstrap: str, **overrides: object) -> KafkaProducer:
+    config: dict[str, object] = dict(
+        bootstrap_servers=bootstrap,
+        client_id="recaudit-relay",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        batch_size=256 * 1024,
+        max_in_flight_requests_per_connection=5,
+        delivery_timeout_ms=120_000,
+        request_timeout_ms=30_000,
+    )
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+class Relay:
+    def __init__(self, store: EventStore, bootstrap: str, topic: str, *,
+                 batch_size: int = 2000, producer: KafkaProducer | None = None) -> None:
+        self.store = store
+        self.topic = topic
+        self.bootstrap = bootstrap
+        self.feed = LocalFeed(store, batch_size=batch_size)
+        self.batch_size = batch_size
+        self.tracking = tracking_recorder(store)
+        self._producer = producer
+        self.stop = threading.Event()
+        self.stats = RelayStats()
+
+    @property
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = producer_for(self.bootstrap)
+        return self._producer
+
+    def position(self) -> int:
+        return self.tracking.max_tracking_id(self.store.name) or 0
+
+    def relay_once(self) -> int:
+        """Publish the next batch; returns how many log entries it covered (0: caught up)."""
+        start = self.position()
+        events, last = self.feed.read(start, self.batch_size)
+        if last == start:
+            return 0
+        self._publish(events)
+        try:
+            self.tracking.insert_tracking(Tracking(self.store.name, last))
+        except IntegrityError:
+            # Another relay moved the position past ours: our sends were duplicates.
+            log.warning("relay position %s already passed; continuing", last)
+        self.stats.batches += 1
+        self.stats.events += len(events)
+        return last - start
+
+    def _publish(self, events: list[PublishedEvent]) -> None:
+        futures = [
+            self.producer.send(self.topic, key=e.key.encode(), value=codec.encode(e),
+                               headers=codec.headers_for(e))
+            for e in events
+        ]
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=60)  # raises if the broker did not acknowledge
+
+    def run(self, idle_wait: float = 0.05, backoff: float = 1.0) -> None:
+        """Relay until `stop` is set; broker or store outages are waited out."""
+        while not self.stop.is_set():
+            try:
+                if self.relay_once() == 0:
+                    self.stop.wait(idle_wait)
+            except (KafkaError, OperationalError) as exc:
+                self.stats.errors += 1
+                log.warning("relay: %s; retrying in %.1fs", exc, backoff)
+                self._reset_producer()
+                self.stop.wait(backoff)
+
+    def _reset_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except KafkaError:
+                pass
+            self._producer = None
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.position() < self.store.head():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+
+def tracking_recorder(store: EventStore) -> TrackingRecorder:
+    """The relay's position, kept in the event store's own database."""
+    env = Environment(TRACKING_NAME.upper().replace("-", ""), dict(store.env))
+    factory = InfrastructureFactory.construct(env)
+    return factory.tracking_recorder()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test, with the services they need: installs the project, starts
+# PostgreSQL (from Debian's packages) and a Kafka broker (from Maven Central
+# jars) on loopback when they are not running, runs pytest, and stops what it
+# started. Extra arguments go to pytest.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+scripts/bootstrap.sh
+
+started=()
+cleanup() {
+  for service in "${started[@]}"; do scripts/"$service".sh stop >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+if ! scripts/postgres.sh status >/dev/null 2>&1; then
+  scripts/postgres.sh start
+  started+=(postgres)
+fi
+scripts/postgres.sh wait-ready
+if ! scripts/kafka.sh status >/dev/null 2>&1; then
+  scripts/kafka.sh start
+  started+=(kafka)
+fi
+PATH="$ROOT/.venv/bin:$PATH" scripts/kafka.sh wait-ready
+
+export RECAUDIT_TEST_POSTGRES_URL="${RECAUDIT_TEST_POSTGRES_URL:-$(scripts/postgres.sh url)}"
+export RECAUDIT_TEST_KAFKA="${RECAUDIT_TEST_KAFKA:-127.0.0.1:${KAFKA_PORT:-19092}}"
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "no tests were collected" >&2
+fi
+exit "$status"
