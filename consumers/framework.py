@@ -60,7 +60,10 @@ class Subscription(Protocol):
 
 class EventFeed(Protocol):
     def subscribe(self, group: str, after: int) -> Subscription:
-        """Events for consumer group `group`; a feed without its own offsets starts after `after`."""
+        """Events for consumer group `group`.
+
+        A feed that keeps no offsets of its own starts after position `after`.
+        """
         ...
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.clock import to_utc_millis
+
 CALL_EVENT_TYPES = (
     "CallStarted",
     "RecordingStarted",
@@ -74,6 +76,6 @@ def publish(topic: str, event: Any, position: int) -> PublishedEvent | None:
         position=position,
         key=key,
         version=event.originator_version,
-        recorded_at=event.timestamp,
+        recorded_at=to_utc_millis(event.timestamp),
         fields=fields,
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from consumers.call_states import CallStatesConsumer
 from consumers.framework import EventFeed
 from domain.clock import Clock, system_clock
 from recaudit.api import create_app
@@ -63,20 +64,24 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Backend:
     service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock)
     feed, relay = _feed(settings, store)
     pipeline = Pipeline(feed)
-    # Consumers are added here, one line each, and started by `serve` (pipeline.start()).
+    # Consumers are registered here by name, one factory each; `serve` starts them all.
+    consumers_dir = settings.data_dir / "consumers"
+    pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
     return Backend(settings, store, committer, service, create_app(service), pipeline, relay)
 
 
 def _feed(settings: Settings, store: EventStore) -> tuple[EventFeed, Relay | None]:
     """Kafka when configured (with the relay feeding it), else the local log."""
     if settings.kafka_bootstrap is None:
-        return LocalFeed(store), None
+        return LocalFeed(store, batch_size=settings.consumer_batch), None
     from recaudit.kafka.feed import KafkaFeed
     from recaudit.kafka.relay import Relay
     from recaudit.kafka.topics import ensure_topics
 
     ensure_topics(settings.kafka_bootstrap, [settings.kafka_topic, settings.kafka_dlq_topic],
                   settings.kafka_partitions)
-    relay = Relay(store, settings.kafka_bootstrap, settings.kafka_topic)
-    feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic)
+    relay = Relay(store, settings.kafka_bootstrap, settings.kafka_topic,
+                  batch_size=settings.relay_batch)
+    feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic,
+                     max_poll_records=settings.consumer_batch)
     return feed, relay

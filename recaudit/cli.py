@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from recaudit.settings import Settings, SettingsError
@@ -24,6 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--calls", type=int, default=40, help="how many calls to drive")
     demo.add_argument("--seed", type=int, default=7)
 
+    relay = sub.add_parser("relay", help="publish the event store to Kafka (until SIGTERM)")
+    relay.add_argument("--data-dir", type=Path)
+
+    consume = sub.add_parser("consume", help="run one consumer on its own (until SIGTERM)")
+    consume.add_argument("name", help="the consumer's name, e.g. call-states")
+    consume.add_argument("--data-dir", type=Path)
+
     timeline = sub.add_parser("timeline", help="print a call's timeline as a table")
     timeline.add_argument("call_id")
     timeline.add_argument("--url", default="http://127.0.0.1:8080")
@@ -36,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             from recaudit.demo import run_demo
 
             return run_demo(args)
+        if args.command == "relay":
+            return _relay(args)
+        if args.command == "consume":
+            return _consume(args)
         if args.command == "timeline":
             from recaudit.demo import print_timeline
 
@@ -54,13 +67,59 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(data_dir=args.data_dir)
     backend = build(settings)
-    where = settings.postgres_url and "PostgreSQL" or f"{settings.data_dir}/events.sqlite"
+    where = (settings.postgres_url and "PostgreSQL") or f"{settings.data_dir}/events.sqlite"
     print(f"recaudit: event store {where}; listening on http://{args.host}:{args.port}")
     backend.start()
     try:
         uvicorn.run(backend.app, host=args.host, port=args.port, log_level="info")
     finally:
         backend.close()
+    return 0
+
+
+def _until_signalled() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, for a graceful stop."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from recaudit.bootstrap import build
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    if settings.kafka_bootstrap is None:
+        raise SettingsError("the relay needs RECAUDIT_KAFKA_BOOTSTRAP")
+    backend = build(settings)
+    assert backend.relay is not None
+    stop = _until_signalled()
+    backend.start_relay()
+    print(f"recaudit relay: publishing to {settings.kafka_topic} on {settings.kafka_bootstrap}",
+          flush=True)
+    stop.wait()
+    backend.close()
+    print(f"recaudit relay: stopped at position {backend.relay.position()}", flush=True)
+    return 0
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from recaudit.bootstrap import build
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    backend = build(settings)
+    try:
+        backend.pipeline.consumer(args.name)
+    except KeyError as exc:
+        print(f"recaudit: {exc.args[0]}", file=sys.stderr)
+        backend.close()
+        return 2
+    stop = _until_signalled()
+    backend.pipeline.start(only=[args.name])
+    feed = "Kafka" if settings.kafka_bootstrap else "the local event log"
+    print(f"recaudit consume: {args.name} reading {feed}", flush=True)
+    stop.wait()
+    backend.close()
     return 0
 
 

@@ -1,8 +1,14 @@
-"""The consumers a process runs, each on its own runner thread, from one feed."""
+"""The consumers a process runs, each on its own runner thread, from one feed.
+
+Consumers are registered by name with a factory, so a process that runs only
+some of them (`recaudit consume NAME`, `recaudit relay`) never opens the
+stores of the others.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from consumers.framework import Consumer, ConsumerRunner, EventFeed
@@ -11,23 +17,33 @@ from consumers.framework import Consumer, ConsumerRunner, EventFeed
 @dataclass
 class Pipeline:
     feed: EventFeed
-    consumers: list[Consumer] = field(default_factory=list)
+    factories: dict[str, Callable[[], Consumer]] = field(default_factory=dict)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
     runners: dict[str, ConsumerRunner] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    def add(self, consumer: Consumer) -> None:
-        self.consumers.append(consumer)
+    def add(self, name: str, factory: Callable[[], Consumer]) -> None:
+        self.factories[name] = factory
 
-    def start(self) -> None:
-        for consumer in self.consumers:
-            if consumer.name in self.runners:
+    def consumer(self, name: str) -> Consumer:
+        """The named consumer, built on first use."""
+        if name not in self.factories:
+            known = ", ".join(sorted(self.factories)) or "none"
+            raise KeyError(f"no consumer named {name!r} (known: {known})")
+        if name not in self.consumers:
+            self.consumers[name] = self.factories[name]()
+        return self.consumers[name]
+
+    def start(self, only: Iterable[str] | None = None) -> None:
+        for name in list(only if only is not None else self.factories):
+            if name in self.runners:
                 continue
-            runner = ConsumerRunner(self.feed, consumer)
-            self.runners[consumer.name] = runner
+            runner = ConsumerRunner(self.feed, self.consumer(name))
+            self.runners[name] = runner
             self._threads.append(runner.start())
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        """True once every consumer has applied the event at `position` (or later)."""
+        """True once every running consumer has applied the event at `position` (or later)."""
         return all(r.wait_for(position, timeout) for r in self.runners.values())
 
     def stop(self) -> None:
@@ -37,3 +53,8 @@ class Pipeline:
             thread.join(timeout=30)
         self._threads.clear()
         self.runners.clear()
+        for consumer in self.consumers.values():
+            close = getattr(consumer, "close", None)
+            if close is not None:
+                close()
+        self.consumers.clear()

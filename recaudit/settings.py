@@ -6,10 +6,12 @@
 | RECAUDIT_POSTGRES_URL | postgresql://user:password@host:port/db for the event store | (SQLite) |
 | RECAUDIT_CLOCK_SKEW_MS | how far ahead of the server clock a client `at` may be | 5000 |
 | RECAUDIT_GROUP_COMMIT_MAX | most commands saved in one transaction | 256 |
-| RECAUDIT_KAFKA_BOOTSTRAP | host:port[,host:port] of Kafka brokers; unset = embedded local feed | (local) |
+| RECAUDIT_KAFKA_BOOTSTRAP | Kafka brokers, host:port[,host:port]; unset: local feed | (local) |
 | RECAUDIT_KAFKA_TOPIC | the events topic | recaudit.events |
 | RECAUDIT_KAFKA_DLQ_TOPIC | where undecodable messages go | recaudit.events.dlq |
 | RECAUDIT_KAFKA_PARTITIONS | partitions of the topics the project creates | 6 |
+| RECAUDIT_RELAY_BATCH | most events the relay publishes before moving its position | 2000 |
+| RECAUDIT_CONSUMER_BATCH | most events a consumer applies in one batch | 1000 |
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Settings:
     kafka_topic: str = "recaudit.events"
     kafka_dlq_topic: str = "recaudit.events.dlq"
     kafka_partitions: int = 6
+    relay_batch: int = 2000
+    consumer_batch: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -49,6 +53,8 @@ class Settings:
             kafka_topic=env.get("RECAUDIT_KAFKA_TOPIC") or "recaudit.events",
             kafka_dlq_topic=env.get("RECAUDIT_KAFKA_DLQ_TOPIC") or "recaudit.events.dlq",
             kafka_partitions=_int(env, "RECAUDIT_KAFKA_PARTITIONS", 6),
+            relay_batch=_int(env, "RECAUDIT_RELAY_BATCH", 2000),
+            consumer_batch=_int(env, "RECAUDIT_CONSUMER_BATCH", 1000),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -61,6 +67,8 @@ class Settings:
             raise SettingsError("RECAUDIT_GROUP_COMMIT_MAX must be at least 1")
         if self.postgres_url is not None:
             postgres_env(self.postgres_url)
+        if self.relay_batch < 1 or self.consumer_batch < 1:
+            raise SettingsError("RECAUDIT_RELAY_BATCH and RECAUDIT_CONSUMER_BATCH must be >= 1")
         if self.kafka_partitions < 1:
             raise SettingsError("RECAUDIT_KAFKA_PARTITIONS must be at least 1")
         if self.kafka_topic == self.kafka_dlq_topic:

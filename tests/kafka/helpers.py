@@ -1,0 +1,68 @@
+"""Reading a whole topic back, and waiting on subprocesses, for the Kafka tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from domain.published import PublishedEvent
+from recaudit.kafka import codec
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Any]:
+    """Every record of `topic`, partition by partition in offset order."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=1000)
+    deadline = time.monotonic() + timeout
+    partitions = None
+    while not partitions:
+        partitions = consumer.partitions_for_topic(topic)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"topic {topic} never appeared")
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    ends = consumer.end_offsets(tps)
+    records: list[Any] = []
+    while any(consumer.position(tp) < ends[tp] for tp in tps):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"could not read {topic} to its end")
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend(batch)
+    consumer.close()
+    return records
+
+
+def decoded(records: list[Any]) -> list[PublishedEvent]:
+    return [codec.decode(r.value) for r in records]
+
+
+def check_per_call_order(events: list[PublishedEvent]) -> None:
+    """Per key, versions first appear in increasing order; repeats are only re-sends."""
+    seen: dict[str, int] = {}
+    for event in events:
+        last = seen.get(event.key, 0)
+        if event.version > last:
+            assert event.version == last + 1 or event.type == "PolicySet", (
+                f"{event.key}: version {event.version} arrived after {last} (a gap)"
+            )
+            seen[event.key] = event.version
+
+
+def start_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "recaudit.cli", *args], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    process.wait(timeout=30)

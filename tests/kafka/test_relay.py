@@ -1,0 +1,208 @@
+"""The outbox relay and the consumers against a real broker."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from consumers.call_states import CallStatesConsumer
+from consumers.framework import ConsumerRunner
+from domain.published import EVENT_TYPES
+from domain.rules import Command, Mode
+from recaudit.bootstrap import Backend, build
+from recaudit.kafka.feed import KafkaFeed
+from recaudit.kafka.relay import tracking_recorder
+from recaudit.localfeed import LocalFeed
+from recaudit.settings import Settings
+from tests.kafka.conftest import kafka_env
+from tests.kafka.helpers import check_per_call_order, decoded, kill, read_topic, start_cli
+from tests.support import wait_until
+from tests.workload import clean_run_states, drive, set_policies
+
+pytestmark = pytest.mark.kafka
+
+
+def relay_all(backend: Backend) -> None:
+    assert backend.relay is not None
+    while backend.relay.relay_once():
+        pass
+
+
+def every_event_type(backend: Backend) -> None:
+    service = backend.service
+    service.set_policy("org-a", mode=Mode.ON_DEMAND_UIS, changed_by="admin")
+    service.set_policy("org-b", mode=Mode.ALWAYS_ON, changed_by="admin")
+    service.start_call(call_id="c1", org_id="org-a", agent_id="ann", direction="inbound")
+    for command in (Command.START, Command.PAUSE, Command.RESUME, Command.STOP,
+                    Command.RESUME, Command.END):
+        service.command("c1", command, by="ann")
+    service.start_call(call_id="c2", org_id="org-b", agent_id="bob", direction="outbound")
+    service.command("c2", Command.PAUSE, by="bob")
+
+
+def test_every_event_type_round_trips_through_the_broker(kafka_backend: Backend,
+                                                         kafka_bootstrap: str) -> None:
+    every_event_type(kafka_backend)
+    relay_all(kafka_backend)
+    expected, _ = LocalFeed(kafka_backend.store).read(0, 1000)
+    records = read_topic(kafka_bootstrap, kafka_backend.settings.kafka_topic)
+    got = sorted(decoded(records), key=lambda e: e.position)
+    assert got == expected
+    assert {e.type for e in got} == set(EVENT_TYPES)
+    for record in records:
+        event = decoded([record])[0]
+        headers = dict(record.headers)
+        assert record.key == event.key.encode()
+        assert headers["event_type"] == event.type.encode()
+        assert int(headers["position"]) == event.position
+
+
+def test_relay_resumes_from_its_tracking_position(kafka_backend: Backend,
+                                                  kafka_bootstrap: str) -> None:
+    set_policies(kafka_backend.service)
+    drive(kafka_backend.service, 20, seed=3)
+    relay_all(kafka_backend)
+    first = len(read_topic(kafka_bootstrap, kafka_backend.settings.kafka_topic))
+    # A second relay over the same store starts where the first one stopped.
+    again = build(kafka_backend.settings)
+    try:
+        relay_all(again)
+        assert again.relay is not None and again.relay.stats.events == 0
+    finally:
+        again.close()
+    assert len(read_topic(kafka_bootstrap, kafka_backend.settings.kafka_topic)) == first
+
+
+def test_relay_killed_mid_batch_loses_nothing(kafka_settings: Settings, kafka_bootstrap: str,
+                                              tmp_path: Path) -> None:
+    backend = build(kafka_settings)
+    set_policies(backend.service)
+    drive(backend.service, 2500, seed=5, threads=16)
+    head = backend.store.head()
+    tracking = tracking_recorder(backend.store)
+    env = kafka_env(kafka_settings)
+    env["RECAUDIT_RELAY_BATCH"] = "500"
+    kills = 0
+    positions_at_kill = []
+    for _ in range(3):
+        relay = start_cli(["relay"], env, tmp_path / "relay.log")
+        wait_until(lambda: relay.poll() is not None or
+                   (tracking.max_tracking_id(backend.store.name) or 0) > 0, 60, "relay start")
+        time.sleep(0.05 * (kills + 1))
+        kill(relay)
+        kills += 1
+        positions_at_kill.append(tracking.max_tracking_id(backend.store.name) or 0)
+        if positions_at_kill[-1] >= head:
+            break
+    assert 0 < positions_at_kill[0] < head, "the relay was not killed part-way"
+    relay = start_cli(["relay"], env, tmp_path / "relay.log")
+    wait_until(lambda: (tracking.max_tracking_id(backend.store.name) or 0) >= head, 120,
+               "relay to catch up")
+    kill(relay, signal.SIGTERM)
+
+    expected, _ = LocalFeed(backend.store).read(0, 1_000_000)
+    events = decoded(read_topic(kafka_bootstrap, kafka_settings.kafka_topic, timeout=60))
+    assert {e.position for e in events} == {e.position for e in expected}, "an event was lost"
+    check_per_call_order(events)
+    # The consumers absorb the duplicates: same state as a clean run.
+    consumer = CallStatesConsumer(tmp_path / "from-kafka.sqlite")
+    consumer.apply(events)
+    assert consumer.snapshot() == clean_run_states(backend.service, tmp_path / "clean.sqlite")
+    consumer.close()
+    backend.close()
+
+
+def test_consumer_killed_mid_batch_converges(kafka_settings: Settings, kafka_bootstrap: str,
+                                             tmp_path: Path) -> None:
+    backend = build(kafka_settings)
+    set_policies(backend.service)
+    drive(backend.service, 1500, seed=6, threads=16)
+    relay_all(backend)
+    head_state = clean_run_states(backend.service, tmp_path / "clean.sqlite")
+    states = tmp_path / "consumers" / "call-states.sqlite"
+    env = kafka_env(kafka_settings)
+    env["RECAUDIT_CONSUMER_BATCH"] = "200"
+    for delay in (0.3, 0.6, 0.9):
+        consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
+        wait_until(lambda: consumer.poll() is not None or _rows(states) > 0, 60, "consumer start")
+        time.sleep(delay)
+        kill(consumer)
+    consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
+    try:
+        wait_until(lambda: _snapshot(states) == head_state, 120, "consumer to converge")
+    finally:
+        kill(consumer, signal.SIGTERM)
+    assert consumer.returncode == 0
+    backend.close()
+
+
+def test_poison_message_goes_to_the_dead_letter_topic(kafka_backend: Backend,
+                                                      kafka_bootstrap: str,
+                                                      tmp_path: Path) -> None:
+    settings = kafka_backend.settings
+    every_event_type(kafka_backend)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer.send(settings.kafka_topic, key=b"c1", value=b"\x00not avro at all").get(30)
+    producer.send(settings.kafka_topic, key=b"c9", value=b"\xc3\x01" + b"\x07" * 8 + b"x").get(30)
+    producer.close()
+    relay_all(kafka_backend)
+    feed = KafkaFeed(kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic)
+    consumer = CallStatesConsumer(tmp_path / "states.sqlite")
+    runner = ConsumerRunner(feed, consumer)
+    thread = runner.start()
+    expected = clean_run_states(kafka_backend.service, tmp_path / "clean.sqlite")
+    try:
+        wait_until(lambda: consumer.snapshot() == expected, 60, "valid events applied")
+        wait_until(lambda: feed.dead_letters.count == 2, 30, "two dead letters")
+    finally:
+        runner.stop.set()
+        thread.join(30)
+    dead = read_topic(kafka_bootstrap, settings.kafka_dlq_topic)
+    assert sorted(r.value for r in dead) == [b"\x00not avro at all",
+                                             b"\xc3\x01" + b"\x07" * 8 + b"x"]
+    assert {dict(r.headers)["error.type"] for r in dead} == {b"NotSingleObject", b"UnknownSchema"}
+    consumer.close()
+
+
+def test_broker_outage_is_waited_out(kafka_backend: Backend, kafka_bootstrap: str,
+                                     tmp_path: Path) -> None:
+    scripts_dir = Path(__file__).resolve().parents[2] / "scripts"
+    set_policies(kafka_backend.service)
+    kafka_backend.start()
+    drive(kafka_backend.service, 50, seed=8, prefix="before")
+    subprocess.run([str(scripts_dir / "kafka.sh"), "stop"], check=True, timeout=90)
+    try:
+        drive(kafka_backend.service, 50, seed=9, prefix="during")
+        time.sleep(2)  # the relay and consumer keep retrying during the outage
+    finally:
+        subprocess.run([str(scripts_dir / "kafka.sh"), "start"], check=True, timeout=120)
+        subprocess.run([str(scripts_dir / "kafka.sh"), "wait-ready"], check=True, timeout=150)
+    drive(kafka_backend.service, 50, seed=10, prefix="after")
+    expected = clean_run_states(kafka_backend.service, tmp_path / "clean.sqlite")
+    states = kafka_backend.pipeline.consumer("call-states")
+    assert isinstance(states, CallStatesConsumer)
+    wait_until(lambda: states.snapshot() == expected, 180, "consumer to catch up after outage")
+
+
+def _rows(path: Path) -> int:
+    return len(_snapshot(path))
+
+
+def _snapshot(path: Path) -> dict[str, tuple[object, ...]]:
+    if not path.exists():
+        return {}
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        rows = db.execute("SELECT call_id, org_id, state, recording_no, rejections, version "
+                          "FROM call_state").fetchall()
+        db.close()
+    except sqlite3.OperationalError:
+        return {}
+    return {row[0]: tuple(row[1:]) for row in rows}
