@@ -27,7 +27,7 @@ def postgres_admin_url() -> str:
 
         with psycopg.connect(url, connect_timeout=5):
             pass
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         require_service("PostgreSQL", f"cannot connect to {url}: {exc}")
     return url
 
@@ -72,3 +72,46 @@ def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
     built = build(Settings.from_env({}, data_dir=tmp_path))
     yield built
     built.close()
+
+
+# -- Kafka: a real broker (scripts/kafka.sh) and per-test topics ------------------
+
+KAFKA_VAR = "RECAUDIT_TEST_KAFKA"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    bootstrap = os.environ.get(KAFKA_VAR)
+    if not bootstrap:
+        require_service("Kafka", f"{KAFKA_VAR} is not set (scripts/kafka.sh start)")
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                                 bootstrap_timeout_ms=5000)
+        admin.list_topics()
+        admin.close()
+    except (KafkaError, OSError) as exc:
+        require_service("Kafka", f"no broker answers at {bootstrap}: {exc}")
+    return bootstrap
+
+
+@pytest.fixture
+def topics() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return f"test-events-{tag}", f"test-events-{tag}.dlq"
+
+
+@pytest.fixture
+def kafka_settings(kafka_bootstrap: str, topics: tuple[str, str], tmp_path: Path) -> Settings:
+    topic, dlq = topics
+    return Settings.from_env({}, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap,
+                             kafka_topic=topic, kafka_dlq_topic=dlq, kafka_partitions=3)
+
+
+@pytest.fixture
+def kafka_backend(kafka_settings: Settings) -> Iterator[Backend]:
+    backend = build(kafka_settings)
+    yield backend
+    backend.close()

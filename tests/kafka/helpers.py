@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from domain.published import PublishedEvent
 from recaudit.kafka import codec
+from recaudit.settings import Settings
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Any]:
@@ -66,3 +67,16 @@ def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)
     process.wait(timeout=30)
+
+
+def kafka_env(settings: Settings) -> dict[str, str]:
+    """The environment a `recaudit` subprocess needs to use the same stores and topics."""
+    env = dict(os.environ)
+    env.update({
+        "RECAUDIT_DATA_DIR": str(settings.data_dir),
+        "RECAUDIT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
+        "RECAUDIT_KAFKA_TOPIC": settings.kafka_topic,
+        "RECAUDIT_KAFKA_DLQ_TOPIC": settings.kafka_dlq_topic,
+        "RECAUDIT_KAFKA_PARTITIONS": str(settings.kafka_partitions),
+    })
+    return env

@@ -19,8 +19,14 @@ from recaudit.kafka.feed import KafkaFeed
 from recaudit.kafka.relay import tracking_recorder
 from recaudit.localfeed import LocalFeed
 from recaudit.settings import Settings
-from tests.kafka.conftest import kafka_env
-from tests.kafka.helpers import check_per_call_order, decoded, kill, read_topic, start_cli
+from tests.kafka.helpers import (
+    check_per_call_order,
+    decoded,
+    kafka_env,
+    kill,
+    read_topic,
+    start_cli,
+)
 from tests.support import wait_until
 from tests.workload import clean_run_states, drive, set_policies
 
@@ -87,15 +93,13 @@ def test_relay_killed_mid_batch_loses_nothing(kafka_settings: Settings, kafka_bo
     tracking = tracking_recorder(backend.store)
     env = kafka_env(kafka_settings)
     env["RECAUDIT_RELAY_BATCH"] = "500"
-    kills = 0
     positions_at_kill = []
-    for _ in range(3):
+    for kills in range(3):
         relay = start_cli(["relay"], env, tmp_path / "relay.log")
-        wait_until(lambda: relay.poll() is not None or
+        wait_until(lambda p=relay: p.poll() is not None or
                    (tracking.max_tracking_id(backend.store.name) or 0) > 0, 60, "relay start")
         time.sleep(0.05 * (kills + 1))
         kill(relay)
-        kills += 1
         positions_at_kill.append(tracking.max_tracking_id(backend.store.name) or 0)
         if positions_at_kill[-1] >= head:
             break
@@ -129,7 +133,8 @@ def test_consumer_killed_mid_batch_converges(kafka_settings: Settings, kafka_boo
     env["RECAUDIT_CONSUMER_BATCH"] = "200"
     for delay in (0.3, 0.6, 0.9):
         consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
-        wait_until(lambda: consumer.poll() is not None or _rows(states) > 0, 60, "consumer start")
+        wait_until(lambda p=consumer: p.poll() is not None or _rows(states) > 0, 60,
+                   "consumer start")
         time.sleep(delay)
         kill(consumer)
     consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
