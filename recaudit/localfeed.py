@@ -7,7 +7,7 @@ import time
 from eventsourcing.persistence import OperationalError
 
 from consumers.framework import FeedUnavailable
-from domain.published import PublishedEvent, publish
+from domain.published import TOPIC_TYPES, PublishedEvent, publish
 from recaudit.eventstore import EventStore
 
 
@@ -31,6 +31,8 @@ class LocalFeed:
         last = after
         for notification in notifications:
             last = notification.id
+            if notification.topic not in TOPIC_TYPES:
+                continue  # stays inside: not worth decoding
             domain_event = self.store.mapper.to_domain_event(notification)
             published = publish(notification.topic, domain_event, notification.id)
             if published is not None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
@@ -80,31 +82,48 @@ class Relay:
     def position(self) -> int:
         return self.tracking.max_tracking_id(self.store.name) or 0
 
-    def relay_once(self) -> int:
-        """Publish the next batch; returns how many log entries it covered (0: caught up)."""
-        start = self.position()
-        events, last = self.feed.read(start, self.batch_size)
-        if last == start:
-            return 0
-        self._publish(events)
+    def relay_once(self, max_in_flight: int = 4) -> int:
+        """Publish everything the log holds now; returns how many log entries that covered.
+
+        Batches are pipelined: the next batch is read and encoded while the
+        broker acknowledges the previous ones. The tracking position moves
+        batch by batch, in order, and only past batches the broker has fully
+        acknowledged.
+        """
+        start = position = self.position()
+        in_flight: deque[tuple[int, list[Any]]] = deque()
+        while True:
+            events, last = self.feed.read(position, self.batch_size)
+            if last == position:
+                break
+            in_flight.append((last, self._send(events)))
+            position = last
+            self.stats.events += len(events)
+            while len(in_flight) > max_in_flight or (in_flight and _acked(in_flight[0][1])):
+                self._confirm(in_flight.popleft())
+        if in_flight:
+            self.producer.flush()
+        while in_flight:
+            self._confirm(in_flight.popleft())
+        return position - start
+
+    def _send(self, events: list[PublishedEvent]) -> list[Any]:
+        return [
+            self.producer.send(self.topic, key=e.key.encode(), value=codec.encode(e),
+                               headers=codec.headers_for(e))
+            for e in events
+        ]
+
+    def _confirm(self, batch: tuple[int, list[Any]]) -> None:
+        last, futures = batch
+        for future in futures:
+            future.get(timeout=120)  # raises if the broker did not acknowledge
         try:
             self.tracking.insert_tracking(Tracking(self.store.name, last))
         except IntegrityError:
             # Another relay moved the position past ours: our sends were duplicates.
             log.warning("relay position %s already passed; continuing", last)
         self.stats.batches += 1
-        self.stats.events += len(events)
-        return last - start
-
-    def _publish(self, events: list[PublishedEvent]) -> None:
-        futures = [
-            self.producer.send(self.topic, key=e.key.encode(), value=codec.encode(e),
-                               headers=codec.headers_for(e))
-            for e in events
-        ]
-        self.producer.flush()
-        for future in futures:
-            future.get(timeout=60)  # raises if the broker did not acknowledge
 
     def run(self, idle_wait: float = 0.05, backoff: float = 1.0) -> None:
         """Relay until `stop` is set; broker or store outages are waited out."""
@@ -139,6 +158,10 @@ class Relay:
                 return False
             time.sleep(0.02)
         return True
+
+
+def _acked(futures: list[Any]) -> bool:
+    return all(f.is_done for f in futures)
 
 
 def tracking_recorder(store: EventStore) -> TrackingRecorder:
