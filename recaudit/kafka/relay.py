@@ -136,6 +136,11 @@ class Relay:
                 log.warning("relay: %s; retrying in %.1fs", exc, backoff)
                 self._reset_producer()
                 self.stop.wait(backoff)
+            except codec.CodecError:
+                # A stored event that does not fit its schema is a bug: stop
+                # rather than skip it, so nothing is silently left out.
+                log.exception("relay stopped: an event cannot be encoded")
+                raise
 
     def _reset_producer(self) -> None:
         if self._producer is not None:
