@@ -188,6 +188,7 @@ class Codec:
 
     def __init__(self, registry: SchemaRegistry) -> None:
         self.registry = registry
+        self._type_headers: dict[str, tuple[bytes, bytes]] = {}
 
     def encode(self, event: PublishedEvent) -> bytes:
         known = self.registry.current(event.type)
@@ -215,10 +216,15 @@ class Codec:
         return self.registry.current(event_type).fingerprint
 
     def headers_for(self, event: PublishedEvent) -> list[tuple[str, bytes]]:
+        cached = self._type_headers.get(event.type)
+        if cached is None:
+            cached = (event.type.encode("utf-8"),
+                      self.fingerprint_of(event.type).hex().encode("ascii"))
+            self._type_headers[event.type] = cached
         return [
-            (HEADER_EVENT_TYPE, event.type.encode("utf-8")),
+            (HEADER_EVENT_TYPE, cached[0]),
             (HEADER_POSITION, str(event.position).encode("ascii")),
-            (HEADER_FINGERPRINT, self.fingerprint_of(event.type).hex().encode("ascii")),
+            (HEADER_FINGERPRINT, cached[1]),
         ]
 
     def knows(self, event_type: str) -> bool:

@@ -146,6 +146,30 @@ def test_consumer_killed_mid_batch_converges(kafka_settings: Settings, kafka_boo
     backend.close()
 
 
+def test_rebalancing_between_consumers_loses_nothing(kafka_settings: Settings,
+                                                      kafka_bootstrap: str,
+                                                      tmp_path: Path) -> None:
+    backend = build(kafka_settings)
+    set_policies(backend.service)
+    drive(backend.service, 4000, seed=12, threads=16)
+    relay_all(backend)
+    expected = clean_run_states(backend.service, tmp_path / "clean.sqlite")
+    states = tmp_path / "consumers" / "call-states.sqlite"
+    env = kafka_env(kafka_settings)
+    env["RECAUDIT_CONSUMER_BATCH"] = "100"
+    first = start_cli(["consume", "call-states"], env, tmp_path / "first.log")
+    wait_until(lambda: first.poll() is not None or _rows(states) > 0, 60, "first consumer")
+    second = start_cli(["consume", "call-states"], env, tmp_path / "second.log")
+    time.sleep(0.5)  # let the group rebalance onto both members while work is in progress
+    kill(first)  # the survivor takes over its partitions after the session times out
+    assert _snapshot(states) != expected, "the first consumer finished before the rebalance"
+    try:
+        wait_until(lambda: _snapshot(states) == expected, 120, "survivor to converge")
+    finally:
+        kill(second, signal.SIGTERM)
+    backend.close()
+
+
 def test_poison_message_goes_to_the_dead_letter_topic(kafka_backend: Backend,
                                                       kafka_bootstrap: str,
                                                       tmp_path: Path) -> None:

@@ -1,0 +1,85 @@
+"""The README's example session, run against a live server.
+
+Every `curl` command of the session is executed as written (with the server's
+address in place of localhost:8080); the `# ...` lines after it are the answer
+it shows: an optional status code, then JSON fragments whose `"key": value`
+pairs must all be found in the real answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recaudit.bootstrap import Backend
+from recaudit.server import BackgroundServer
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PAIR = re.compile(r'"(\w+)": ("(?:[^"\\]|\\.)*"|-?\d+|null|true|false)')
+
+
+def session() -> list[tuple[str, str]]:
+    """(command, expected answer) pairs of the README's example session."""
+    text = README.read_text()
+    block = text.split("## An example session", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    steps: list[tuple[str, str]] = []
+    command: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("# "):
+            if command:
+                steps.append((" ".join(command), ""))
+                command = []
+            cmd, answer = steps[-1]
+            steps[-1] = (cmd, f"{answer} {line[2:]}".strip())
+        elif line.strip():
+            command.append(line.rstrip("\\").strip())
+    if command:
+        steps.append((" ".join(command), ""))
+    return steps
+
+
+def contains(answer: Any, key: str, value: Any) -> bool:
+    if isinstance(answer, dict):
+        return (key in answer and answer[key] == value) or any(
+            contains(v, key, value) for v in answer.values())
+    if isinstance(answer, list):
+        return any(contains(v, key, value) for v in answer)
+    return False
+
+
+@pytest.fixture
+def server(sqlite_backend: Backend) -> Iterator[BackgroundServer]:
+    sqlite_backend.start()  # as `recaudit serve` does: relay (if any) and consumers
+    with BackgroundServer(sqlite_backend.app) as running:
+        yield running
+
+
+def test_the_session_has_steps() -> None:
+    steps = session()
+    assert len(steps) >= 6
+    assert all(cmd.startswith("curl ") and answer for cmd, answer in steps)
+
+
+def test_readme_session_answers_as_shown(server: BackgroundServer) -> None:
+    if shutil.which("curl") is None:
+        pytest.fail("curl is needed to run the README's session")
+    host = server.url.removeprefix("http://")
+    for command, expected in session():
+        command = command.replace("localhost:8080", host)
+        done = subprocess.run(f"{command} -w '\\n%{{http_code}}'", shell=True, check=True,
+                              capture_output=True, text=True, timeout=30)
+        body, status = done.stdout.rsplit("\n", 1)
+        answer = json.loads(body)
+        code = re.match(r"(\d{3}) ", expected)
+        assert int(status) == (int(code.group(1)) if code else int(status) if int(status) < 300
+                               else 200), f"{command}: {status} {body}"
+        for key, raw in PAIR.findall(expected):
+            assert contains(answer, key, json.loads(raw)), (
+                f"{command}\nexpected {key}={raw} in {body}")
