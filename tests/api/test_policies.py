@@ -1,0 +1,99 @@
+"""Policies over HTTP: versions, history, agent overrides, and calls keeping their mode."""
+
+from __future__ import annotations
+
+from recaudit.bootstrap import Backend
+from tests.api.client import Api, current_timeline, error_of
+from tests.core.helpers import assert_one_rejection, at_ms, stored
+
+POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "version", "overrides", "history"}
+SETTING_FIELDS = {"mode", "pause_behavior", "agent_id", "changed_by", "reason", "at", "version"}
+
+
+def test_setting_a_policy_answers_with_its_version(backend: Backend, api: Api) -> None:
+    first = api.put_policy("o1", "on_demand", reason="pilot")
+    assert first.status_code == 200
+    body = first.json()
+    assert set(body) == POLICY_FIELDS
+    assert (body["org_id"], body["mode"], body["pause_behavior"]) == ("o1", "on_demand", "skip")
+    assert body["overrides"] == {}
+    [entry] = body["history"]
+    assert set(entry) == SETTING_FIELDS
+    assert (entry["changed_by"], entry["reason"], entry["agent_id"]) == ("admin", "pilot", None)
+    assert entry["version"] == body["version"]
+
+    head = backend.store.head()
+    second = api.put_policy("o1", "always_on", pause_behavior="silence").json()
+    assert second["version"] == body["version"] + 1
+    assert (second["mode"], second["pause_behavior"]) == ("always_on", "silence")
+    assert [h["mode"] for h in second["history"]] == ["on_demand", "always_on"]
+    assert [s.event.type for s in stored(backend.store, head) if s.event] == ["PolicySet"]
+    assert api.http.get("/policies/o1").json() == second
+
+
+def test_agent_override_is_listed_and_kept_in_history(api: Api) -> None:
+    api.put_policy("o1", "on_demand")
+    response = api.put_policy("o1", "always_on", agent_id="a7", reason="complaints")
+    assert response.status_code == 200
+    override = response.json()
+    assert (override["org_id"], override["agent_id"], override["mode"]) == ("o1", "a7", "always_on")
+    policy = api.http.get("/policies/o1").json()
+    assert override["version"] == policy["version"]
+    assert policy["mode"] == "on_demand", "an override leaves the organisation's mode alone"
+    assert set(policy["overrides"]) == {"a7"}
+    assert policy["overrides"]["a7"]["mode"] == "always_on"
+    assert [(h["agent_id"], h["mode"]) for h in policy["history"]] == [
+        (None, "on_demand"),
+        ("a7", "always_on"),
+    ]
+
+
+def test_the_agents_override_decides_the_mode_of_its_calls(api: Api) -> None:
+    api.put_policy("o1", "on_demand")
+    api.put_policy("o1", "pause_resume", agent_id="a7")
+    own = api.start_call("c-a7", "o1", agent_id="a7").json()
+    other = api.start_call("c-a8", "o1", agent_id="a8").json()
+    assert (own["mode"], own["state"]) == ("pause_resume", "recording")
+    assert (other["mode"], other["state"]) == ("on_demand", "off")
+
+
+def test_an_override_alone_is_enough_for_that_agent(backend: Backend, api: Api) -> None:
+    api.put_policy("o1", "always_on", agent_id="a7")
+    assert api.http.get("/policies/o1").json()["mode"] is None
+    assert api.start_call("c1", "o1", agent_id="a7").status_code == 201
+    head = backend.store.head()
+    assert error_of(api.start_call("c2", "o1", agent_id="a8")) == (409, "no_policy")
+    assert backend.store.head() == head
+
+
+def test_a_call_keeps_its_mode_when_the_policy_changes(backend: Backend, api: Api) -> None:
+    api.put_policy("o1", "always_on")
+    started = api.start_call("c1", "o1", at=at_ms(0)).json()
+    policy_version = started["policy_version"]
+    api.put_policy("o1", "on_demand_uis")
+    api.put_policy("o1", "on_demand_uis", agent_id="agent-1")
+
+    head = backend.store.head()
+    response = api.command("c1", "pause", at=at_ms(1_000))
+    assert error_of(response) == (409, "not_permitted")
+    assert_one_rejection(
+        backend.store, head, call_id="c1", command="pause", code="not_permitted",
+        state="recording",
+    )
+    status = api.call("c1").json()
+    assert (status["mode"], status["policy_version"]) == ("always_on", policy_version)
+    assert current_timeline(backend, api, "c1")["mode"] == "always_on"
+    newer = api.start_call("c2", "o1").json()
+    assert newer["mode"] == "on_demand_uis" and newer["policy_version"] > policy_version
+
+
+def test_the_started_event_records_mode_and_policy_version(backend: Backend, api: Api) -> None:
+    policy = api.put_policy("o1", "pause_resume").json()
+    api.start_call("c1", "o1", at=at_ms(0))
+    [started] = [
+        s.event for s in stored(backend.store) if s.event and s.event.type == "CallStarted"
+    ]
+    assert (started.fields["mode"], started.fields["policy_version"]) == (
+        "pause_resume",
+        policy["version"],
+    )

@@ -1,0 +1,194 @@
+"""Property-based: random command sequences against the reference model, then a replay.
+
+Each example drives one new call through the service with random commands, actors,
+timestamps (in order, out of order, beyond the clock's skew, left to the server, in other
+UTC offsets, with sub-millisecond digits) and command ids (repeated, some for different
+commands). Every answer must be the model's; afterwards a separate event store instance
+on the same database rebuilds the call from its events and must agree with the model too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from domain.errors import CommandRefused
+from domain.ids import call_stream_id
+from domain.rules import Command
+from recaudit.bootstrap import Backend
+from recaudit.eventstore import EventStore
+from recaudit.service import CallResult, RecordingService
+from recaudit.settings import Settings
+from recaudit.views import TimelineView
+from tests.core import model
+from tests.core.helpers import NOW_MS, at_ms, call_events, ms_of, org_for, set_mode_policies
+
+SKEW_MS = 5_000
+EXAMPLES = {"sqlite": 100, "postgres": 25}
+# Recording commands come up more often than starting or ending the call.
+COMMAND_IDS = [None, None, None, None, "k1", "k2", "k3", "k4"]
+WEIGHTED_COMMANDS = [*model.CALL_COMMANDS[:4] * 3, "end", "start_call"]
+_call_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Step:
+    command: str
+    by: str
+    at: int | None  # whole milliseconds after ORIGIN; None: left to the server
+    micros: int  # sub-millisecond digits the client adds (cut by the server)
+    offset_h: int  # the UTC offset the client writes the time in
+    command_id: str | None
+
+    def when(self) -> datetime | None:
+        if self.at is None:
+            return None
+        instant = at_ms(self.at) + timedelta(microseconds=self.micros)
+        return instant.astimezone(timezone(timedelta(hours=self.offset_h)))
+
+
+@st.composite
+def steps(draw: st.DrawFn) -> list[Step]:
+    """A start call (usually first), then commands whose times mostly move forward, with
+    some requests repeated verbatim later on."""
+    commands = draw(st.lists(st.sampled_from(WEIGHTED_COMMANDS), min_size=1, max_size=18))
+    if draw(st.integers(0, 9)) > 0:
+        commands.insert(0, "start_call")
+    cursor = draw(st.integers(0, NOW_MS))
+    result = []
+    for command in commands:
+        kind = draw(st.sampled_from(["next", "next", "next", "server", "future", "edge"]))
+        at: int | None
+        if kind == "next":
+            cursor += draw(st.integers(-3_000, 30_000))
+            at = cursor
+        elif kind == "future":
+            at = NOW_MS + SKEW_MS + draw(st.integers(1, 60_000))
+        elif kind == "edge":
+            at = NOW_MS + SKEW_MS  # the latest time the server accepts
+        else:
+            at = None
+        result.append(
+            Step(
+                command=command,
+                by=draw(st.sampled_from(["ann", "bob"])),
+                at=at,
+                micros=draw(st.sampled_from([0, 1, 999])),
+                offset_h=draw(st.sampled_from([0, 2, -5])),
+                command_id=draw(st.sampled_from(COMMAND_IDS)),
+            )
+        )
+    for _ in range(draw(st.integers(0, 4))):  # clients retrying an earlier request verbatim
+        source = draw(st.integers(0, len(result) - 1))
+        result.insert(draw(st.integers(source + 1, len(result))), result[source])
+    return result
+
+
+def send(service: RecordingService, call_id: str, mode: str, step: Step) -> CallResult | str:
+    """The service's answer, or the code of the error it raised."""
+    try:
+        if step.command == "start_call":
+            return service.start_call(
+                call_id=call_id,
+                org_id=org_for(mode),
+                agent_id="agent-1",
+                direction="inbound",
+                at=step.when(),
+                command_id=step.command_id,
+            )
+        return service.command(
+            call_id, Command(step.command), by=step.by, at=step.when(), command_id=step.command_id
+        )
+    except CommandRefused as exc:
+        return exc.code
+
+
+def check_answer(expected: model.Answer, actual: CallResult | str, step: Step) -> None:
+    if expected.kind == "error":
+        assert actual == expected.code, step
+        return
+    assert isinstance(actual, CallResult), (step, actual)
+    code = actual.refusal.value if actual.refusal else None
+    got = (code, actual.status.version, actual.status.state.value, actual.status.recording_no)
+    assert got == (expected.code, expected.version, expected.state, expected.recording_no), step
+
+
+def check_rebuilt(reader: EventStore, call_id: str, calls: model.CallModel) -> None:
+    """The call rebuilt by a separate store instance from the stored events is the model's."""
+    call = reader.call(call_id)
+    if calls.state == "new":
+        assert call is None and call_events(reader, call_id) == []
+        return
+    assert call is not None
+    assert (call.state.value, call.version, call.recording_no) == (
+        calls.state,
+        calls.version,
+        calls.recording_no,
+    )
+    assert ms_of(call.last_at) == calls.last_at
+    assert (ms_of(call.ended_at) if call.ended_at else None) == calls.ended_at
+    intervals = [
+        (i.state.value, ms_of(i.start), ms_of(i.end) if i.end else None, i.recording_no, i.reason)
+        for i in call.timeline.intervals
+    ]
+    assert intervals == [
+        (i.state, i.start, i.end, i.recording_no, i.reason) for i in calls.intervals
+    ]
+    rejected = [(r.command, ms_of(r.at), r.code, r.by) for r in call.timeline.rejected]
+    assert rejected == calls.rejected
+    assert TimelineView.of(call).totals() == calls.totals()
+    assert [e.type for e in call_events(reader, call_id)] == calls.events
+
+
+def run_example(backend: Backend, reader: EventStore, mode: str, script: list[Step]) -> None:
+    call_id = f"prop-{next(_call_ids)}"
+    calls = model.CallModel(mode=mode, agent="agent-1", now=NOW_MS, skew=SKEW_MS)
+    first: dict[str, dict[str, object]] = {}
+    for step in script:
+        expected = calls.send(step.command, step.by, step.at, step.command_id)
+        actual = send(backend.service, call_id, mode, step)
+        check_answer(expected, actual, step)
+        if not isinstance(actual, CallResult):
+            continue
+        body = actual.status.to_json(actual.position)
+        assert actual.replayed is calls.replayed, step
+        if calls.replayed:
+            assert step.command_id is not None
+            assert body == first[step.command_id], "a replay must return the first answer"
+        elif step.command_id is not None:
+            first[step.command_id] = body
+        stored_at = backend.store.position_of(call_stream_id(call_id), actual.status.version)
+        assert actual.position == stored_at
+    check_rebuilt(reader, call_id, calls)
+
+
+@pytest.fixture
+def reader(clocked_backend: Backend, settings: Settings) -> Iterator[EventStore]:
+    """A second event store instance on the same files/database, sharing nothing in memory."""
+    store = EventStore(settings.event_store_env())
+    yield store
+    store.close()
+
+
+def test_random_sequences_follow_the_model_and_replay_the_same(
+    clocked_backend: Backend, reader: EventStore, store_kind: str
+) -> None:
+    set_mode_policies(clocked_backend.service)
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES[store_kind],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(mode=st.sampled_from(model.MODES), script=steps())
+    def check(mode: str, script: list[Step]) -> None:
+        run_example(clocked_backend, reader, mode, script)
+
+    check()

@@ -1,0 +1,180 @@
+"""The transition table through the service, on SQLite and on PostgreSQL.
+
+Every reachable (mode, state) x every command, each cell on a call of its own; SQLite also
+runs each cell with an out-of-order and a future timestamp. Every answer is checked against
+the reference model and against what the store holds afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import FutureTimestamp, UnknownCall
+from domain.rules import Command
+from recaudit.bootstrap import Backend
+from recaudit.service import CallResult, RecordingService
+from tests.core import model
+from tests.core.helpers import (
+    FakeClock,
+    assert_nothing_stored,
+    assert_one_rejection,
+    at_ms,
+    org_for,
+    set_mode_policies,
+    stored,
+)
+
+STEP = 1_000
+PAST_TIMINGS = ("on_time",)
+ALL_TIMINGS = ("on_time", "early", "late")
+
+
+def late() -> datetime:
+    """Well beyond the real clock plus any skew."""
+    return datetime.now(UTC) + timedelta(hours=1)
+
+
+def start(service: RecordingService, call_id: str, mode: str, at: datetime) -> CallResult:
+    return service.start_call(
+        call_id=call_id, org_id=org_for(mode), agent_id="agent-1", direction="outbound", at=at
+    )
+
+
+def bring_to(service: RecordingService, call_id: str, mode: str, path: str) -> int:
+    """Start a call and drive it along PATHS[mode][path]; returns the last event's time."""
+    start(service, call_id, mode, at_ms(0))
+    at = 0
+    for command in model.PATHS[mode][path]:
+        at += STEP
+        result = service.command(call_id, Command(command), by="agent-1", at=at_ms(at))
+        assert result.refusal is None
+    return at
+
+
+def expected_code(mode: str, state: str, command: str, timing: str) -> str | None:
+    code = model.rule_code(mode, state, command)
+    if code is None and timing != "on_time":
+        return {"early": "out_of_order", "late": "future_timestamp"}[timing]
+    return code
+
+
+def check_existing_cell(backend: Backend, mode: str, path: str, command: str, timing: str) -> None:
+    service, store = backend.service, backend.store
+    call_id = f"{mode}.{path}.{command}.{timing}"
+    last = bring_to(service, call_id, mode, path)
+    state = model.state_of_path(mode, path)
+    version = service.call(call_id).status.version
+    head = store.head()
+    at = {"on_time": at_ms(last + STEP), "early": at_ms(last - 1), "late": late()}[timing]
+
+    if command == "start_call":
+        result = start(service, call_id, mode, at)
+    else:
+        result = service.command(call_id, Command(command), by="agent-2", at=at)
+
+    code = expected_code(mode, state, command, timing)
+    assert (result.refusal.value if result.refusal else None) == code, (call_id, result)
+    assert result.status.version == version + 1
+    assert result.position == store.head() == head + 1
+    if code is None:
+        assert result.status.state.value == model.MOVES[command][state]
+        [new] = stored(store, head)
+        assert new.event is not None and new.event.type == model.EVENT_OF[command]
+        assert (new.event.version, new.event.fields["by"]) == (version + 1, "agent-2")
+    else:
+        assert result.status.state.value == state
+        by = "agent-1" if command == "start_call" else "agent-2"
+        event = assert_one_rejection(
+            store, head, call_id=call_id, command=command, code=code, state=state
+        )
+        assert (event.version, event.fields["by"]) == (version + 1, by)
+    now = service.call(call_id)
+    assert (now.status.state, now.status.version, now.position) == (
+        result.status.state,
+        result.status.version,
+        result.position,
+    )
+
+
+def check_new_call_cell(backend: Backend, mode: str, command: str, timing: str) -> None:
+    service, store = backend.service, backend.store
+    call_id = f"{mode}.new.{command}.{timing}"
+    head = store.head()
+    at = late() if timing == "late" else at_ms(0)
+    if command != "start_call":
+        with pytest.raises(UnknownCall, match=call_id):
+            service.command(call_id, Command(command), by="agent-1", at=at)
+        assert_nothing_stored(store, head)
+        return
+    if timing == "late":
+        with pytest.raises(FutureTimestamp):
+            start(service, call_id, mode, at)
+        assert_nothing_stored(store, head)
+        return
+    result = start(service, call_id, mode, at)
+    first = model.FIRST_STATE[mode]
+    expected_events = ["CallStarted"] + (["RecordingStarted"] if first == "recording" else [])
+    news = stored(store, head)
+    assert [s.event.type for s in news if s.event] == expected_events
+    assert result.refusal is None and result.status.state.value == first
+    assert (result.status.version, result.position) == (len(expected_events), store.head())
+
+
+def run_table(backend: Backend, mode: str, timings: tuple[str, ...]) -> int:
+    set_mode_policies(backend.service)
+    cells = 0
+    for timing in timings:
+        for command in model.COMMANDS:
+            if timing != "early":  # a new call has no last event to be early for
+                check_new_call_cell(backend, mode, command, timing)
+                cells += 1
+            for path in model.PATHS[mode]:
+                check_existing_cell(backend, mode, path, command, timing)
+                cells += 1
+    return cells
+
+
+@pytest.mark.parametrize("mode", model.MODES)
+def test_transition_table_through_the_service(
+    backend: Backend, store_kind: str, mode: str
+) -> None:
+    timings = ALL_TIMINGS if store_kind == "sqlite" else PAST_TIMINGS
+    cells = run_table(backend, mode, timings)
+    paths = len(model.PATHS[mode])
+    per_timing = len(model.COMMANDS) * (paths + 1)
+    assert cells == per_timing * len(timings) - (len(model.COMMANDS) if "early" in timings else 0)
+
+
+def test_out_of_order_beats_future_timestamp_through_the_service(
+    clocked_backend: Backend, clock: FakeClock
+) -> None:
+    service, store = clocked_backend.service, clocked_backend.store
+    set_mode_policies(service)
+    start(service, "c1", "on_demand", at_ms(clock.ms + 4_000))  # within the skew
+    clock.set(clock.ms - 60_000)  # the server clock steps back a minute
+    head = store.head()
+    # 30 s before the call started and 25 s beyond the new clock plus skew.
+    result = service.command("c1", Command.START, by="agent-1", at=at_ms(clock.ms + 30_000))
+    assert result.refusal is not None and result.refusal.value == "out_of_order"
+    assert_one_rejection(
+        store, head, call_id="c1", command="start", code="out_of_order", state="off"
+    )
+
+
+def test_a_refusal_answers_with_the_call_as_it_stands(backend: Backend) -> None:
+    service = backend.service
+    set_mode_policies(service)
+    start(service, "c1", "always_on", at_ms(0))
+    result = service.command("c1", Command.PAUSE, by="supervisor", at=at_ms(5))
+    status = result.status
+    assert (status.state.value, status.recording_no, status.mode.value) == (
+        "recording",
+        1,
+        "always_on",
+    )
+    timeline = service.timeline("c1")
+    assert [(r.command, r.code, r.by) for r in timeline.rejected] == [
+        ("pause", "not_permitted", "supervisor")
+    ]
