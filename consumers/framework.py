@@ -98,6 +98,12 @@ class ConsumerRunner:
                 self.stats.errors += 1
                 log.warning("%s: feed unavailable (%s); retrying", self.consumer.name, exc)
                 self.stop.wait(self.backoff)
+            except Exception:
+                # The consumer failed to apply a batch (disk full, store down...).
+                # Nothing was committed: back off, resubscribe, and the batch comes again.
+                self.stats.errors += 1
+                log.exception("%s: applying a batch failed; retrying", self.consumer.name)
+                self.stop.wait(min(30.0, self.backoff * 2 ** min(self.stats.errors, 6)))
 
     def _run_subscription(self) -> None:
         subscription = self.feed.subscribe(self.consumer.name, self.consumer.resume_position())

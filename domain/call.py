@@ -25,7 +25,6 @@ from domain.rules import (
     PauseBehavior,
     Refusal,
     initial_state,
-    next_state,
     rule_refusal,
 )
 from domain.timeline import Rejection, Timeline
@@ -175,7 +174,9 @@ class Call(Aggregate):
         if initial_state(self.mode) is CallState.OFF:
             self.timeline.open(CallState.OFF, at, None)
         if command_id is not None:
-            self.commands[command_id] = (fingerprint, Outcome(1, None))
+            # Start call is answered after the automatic RecordingStarted (version 2), if any.
+            answered = 1 if initial_state(self.mode) is CallState.OFF else 2
+            self.commands[command_id] = (fingerprint, Outcome(answered, None))
 
     # -- construction ---------------------------------------------------------
 
@@ -223,14 +224,27 @@ class Call(Aggregate):
 
     # -- commands -------------------------------------------------------------
 
-    def handle(self, request: CommandRequest, now: datetime, skew: timedelta) -> Outcome:
-        """Apply a command, or record why it was refused. Never raises for a rule."""
+    def handle(
+        self,
+        request: CommandRequest,
+        now: datetime,
+        skew: timedelta,
+        decided_until: datetime | None = None,
+    ) -> Outcome:
+        """Apply a command, or record why it was refused. Never raises for a rule.
+
+        `decided_until`: the call's audio is decided up to this instant, so a
+        command dated before it is refused `too_late` (when no other rule applies).
+        """
         replay = self._replay(request)
         if replay is not None:
             return replay
         refusal = rule_refusal(self.mode, self.state, request.command)
         if refusal is None and request.at_given:
             refusal = time_refusal(request.at, self.last_at, now, skew)
+        if refusal is None and decided_until is not None:
+            at = request.at if request.at_given else max(request.at, self.last_at)
+            refusal = Refusal.TOO_LATE if at < decided_until else None
         if refusal is not None:
             self._trigger(
                 self.CommandRejected,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
 
@@ -12,12 +12,12 @@ def to_utc_millis(at: datetime) -> datetime:
     """`at` in UTC, cut to the millisecond. Naive datetimes are refused."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a timestamp must carry its offset from UTC")
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
 
 
 def system_clock() -> datetime:
-    return to_utc_millis(datetime.now(timezone.utc))
+    return to_utc_millis(datetime.now(UTC))
 
 
 def iso_millis(at: datetime) -> str:

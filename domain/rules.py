@@ -45,6 +45,9 @@ class Refusal(str, Enum):
     INVALID_STATE = "invalid_state"
     OUT_OF_ORDER = "out_of_order"
     FUTURE_TIMESTAMP = "future_timestamp"
+    # The call's audio is already decided at or after the command's time (it came
+    # later than the segment store's lateness bound), so it can no longer apply.
+    TOO_LATE = "too_late"
 
 
 RECORDING_COMMANDS = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from eventsourcing.persistence import InterfaceError, OperationalError
-from fastapi import Body, FastAPI, Path, Request
+from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain.clock import to_utc_millis
 from domain.errors import (
@@ -24,6 +24,8 @@ from domain.errors import (
 from domain.rules import Command, Mode, PauseBehavior
 from recaudit import __version__
 from recaudit.committer import ConcurrencyExhausted
+from recaudit.health import StoreUnavailable
+from recaudit.readers import DomainTimelineReader, ReadModelError, TimelineReader
 from recaudit.service import CallResult, RecordingService
 from recaudit.views import setting_json
 
@@ -31,6 +33,13 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
 Actor = Annotated[str, Field(min_length=1, max_length=128)]
 Reason = Annotated[str, Field(max_length=1000)]
+
+
+def _text_time(at: object) -> object:
+    """A client time must be an RFC 3339 string: numbers are not read as epoch seconds."""
+    if at is not None and not isinstance(at, str | datetime):
+        raise ValueError("timestamp must be an RFC 3339 string, e.g. 2026-03-01T09:30:00.000Z")
+    return at
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -45,7 +54,7 @@ def _aware(at: datetime | None) -> datetime | None:
 CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 OrgIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 AgentIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
-Timestamp = Annotated[datetime | None, AfterValidator(_aware)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_text_time), AfterValidator(_aware)]
 
 # Errors the domain raises on purpose -> HTTP status. Rule refusals are 409.
 STATUS_OF: dict[type[Exception], int] = {
@@ -103,16 +112,40 @@ def refusal_message(result: CallResult) -> str:
         "invalid_state": f"this command is not allowed while the call is {status.state.value}",
         "out_of_order": "the command's timestamp is earlier than the call's last event",
         "future_timestamp": "the command's timestamp is later than the server clock allows",
+        "too_late": "the call's audio is already decided past the command's timestamp "
+        "(the command came later than the audio lateness bound allows)",
     }[result.refusal.value if result.refusal else ""]
 
 
-def create_app(service: RecordingService) -> FastAPI:
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait (up to a few seconds) until the projection has applied "
+                            "this position, e.g. the `position` of a call status"),
+]
+
+
+# Served even while the event store is down: they do not touch it (or say it is down).
+ALWAYS_SERVED = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
+
+
+def create_app(service: RecordingService, timelines: TimelineReader | None = None) -> FastAPI:
+    """The API; timelines come from `timelines` (default: replayed from the event store)."""
+    reader = timelines or DomainTimelineReader(service)
     app = FastAPI(
         title="recaudit",
         version=__version__,
         description="Event-sourced audit backend for call recording.",
     )
     _install_error_handlers(app)
+    app.state.health = service.health
+
+    @app.middleware("http")
+    async def fail_fast_while_store_down(request: Request, call_next: Any) -> Any:
+        if service.health.is_down and request.url.path not in ALWAYS_SERVED:
+            exc = StoreUnavailable(f"the event store is unavailable ({service.health.last_error})"
+                                   "; nothing was recorded, retry later")
+            return error(503, exc.code, str(exc))
+        return await call_next(request)
 
     @app.put("/policies/{org_id}")
     def put_policy(org_id: OrgIdPath, body: PolicyBody) -> JSONResponse:
@@ -182,12 +215,15 @@ def create_app(service: RecordingService) -> FastAPI:
         return call_response(service.call(call_id))
 
     @app.get("/calls/{call_id}/timeline")
-    def get_timeline(call_id: CallIdPath) -> JSONResponse:
-        return JSONResponse(service.timeline(call_id).to_json())
+    def get_timeline(call_id: CallIdPath, min_position: MinPosition = None) -> JSONResponse:
+        return JSONResponse(reader.timeline(call_id, min_position).to_json())
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "position": service.store.head()}
+    def health() -> JSONResponse:
+        if service.health.is_down:
+            return error(503, "store_unavailable",
+                         f"the event store is unavailable: {service.health.last_error}")
+        return JSONResponse({"status": "ok", "position": service.store.head()})
 
     return app
 
@@ -205,13 +241,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(f"{f}: {m}" for f, m in problems)
         return error(422, "invalid_request", message, fields=fields)
 
+    @app.exception_handler(ReadModelError)
+    async def read_model(_request: Request, exc: ReadModelError) -> JSONResponse:
+        return error(exc.status, exc.code, str(exc))
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def store_down(_request: Request, exc: Exception) -> JSONResponse:
+    async def store_down(request: Request, exc: Exception) -> JSONResponse:
+        request.app.state.health.mark_down(exc)
         return error(503, "store_unavailable", f"the event store is unavailable: {exc}")
 
 
 def _describe(err: dict[str, Any]) -> tuple[str, str]:
+    if err.get("type") == "json_invalid":  # its loc holds a character offset, not a field
+        detail = (err.get("ctx") or {}).get("error", "")
+        return "body", f"the body is not valid JSON: {detail}".rstrip(": ")
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
     field = ".".join(loc) or "body"
     message = str(err.get("msg", "invalid"))

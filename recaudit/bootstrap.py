@@ -6,16 +6,25 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 
 from consumers.call_states import CallStatesConsumer
 from consumers.framework import EventFeed
+from consumers.segments import SegmentDesk
 from domain.clock import Clock, system_clock
+from projections.facade import Projections
+from recaudit.admin import admin_router
 from recaudit.api import create_app
+from recaudit.audio_api import install_audio_routes
 from recaudit.committer import GroupCommitter
 from recaudit.eventstore import EventStore
+from recaudit.health import StoreHealth, postgres_probe
+from recaudit.integrity.sealer import Sealer
+from recaudit.integrity.wiring import integrity_sealer
 from recaudit.localfeed import LocalFeed
 from recaudit.pipeline import Pipeline
+from recaudit.segment_wiring import segment_consumer, segment_desk
 from recaudit.service import RecordingService
 from recaudit.settings import Settings
 
@@ -33,6 +42,9 @@ class Backend:
     pipeline: Pipeline
     relay: Relay | None = None
     _relay_thread: threading.Thread | None = None
+    projections: Projections | None = None
+    segments: SegmentDesk | None = None
+    sealer: Sealer | None = None
 
     def start_relay(self) -> None:
         """Publish the event store to Kafka on a background thread (Kafka mode only)."""
@@ -43,31 +55,61 @@ class Backend:
 
     def start(self) -> None:
         """Everything `serve` runs besides the HTTP API."""
+        self.service.health.start()
         self.start_relay()
         self.pipeline.start()
+        if self.sealer is not None:
+            self.sealer.start()
 
     def close(self) -> None:
         self.pipeline.stop()
+        if self.projections is not None:
+            self.projections.close()
         if self.relay is not None:
             self.relay.close()
             if self._relay_thread is not None:
                 self._relay_thread.join(timeout=30)
         self.committer.close()
+        self.service.health.stop()
+        if self.sealer is not None:
+            self.sealer.stop()  # after the writer, so the last events are sealed too
         self.store.close()
 
 
-def build(settings: Settings, *, clock: Clock = system_clock) -> Backend:
+# Events read per batch when the projections are rebuilt from the event store.
+REBUILD_BATCH = 5000
+
+
+def build(settings: Settings, *, clock: Clock = system_clock,
+          clickhouse: Client | None = None) -> Backend:
+    """The backend for `settings`; `clickhouse` replaces the client the projections would
+    open (tests share one embedded engine per process, one database per test)."""
     if settings.postgres_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(settings.event_store_env())
     committer = GroupCommitter(store, max_batch=settings.group_commit_max)
-    service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock)
+    segments = segment_desk(settings, store, committer, clock)
+    service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock,
+                               watermark=segments)
+    if settings.postgres_url is not None:
+        service.health = StoreHealth(postgres_probe(settings.postgres_url))
     feed, relay = _feed(settings, store)
     pipeline = Pipeline(feed)
     # Consumers are registered here by name, one factory each; `serve` starts them all.
     consumers_dir = settings.data_dir / "consumers"
     pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
-    return Backend(settings, store, committer, service, create_app(service), pipeline, relay)
+    projections = Projections(settings.clickhouse_url(), settings.clickhouse_database,
+                              client=clickhouse)
+    pipeline.add(projections.name, projections.consumer)
+    # Audio is held in the API process, so the segment consumer must run beside it.
+    pipeline.add("segments", segment_consumer(settings, segments), standalone=False)
+    app = create_app(service, timelines=projections.reader)
+    install_audio_routes(app, segments)
+    app.include_router(admin_router(
+        lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH))))
+    return Backend(settings, store, committer, service, app, pipeline, relay,
+                   projections=projections, segments=segments,
+                   sealer=integrity_sealer(settings, segments.store))
 
 
 def _feed(settings: Settings, store: EventStore) -> tuple[EventFeed, Relay | None]:

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from projections.errors import ProjectionError
+from recaudit.integrity import cli as integrity_cli
 from recaudit.settings import Settings, SettingsError
 
 
@@ -36,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     timeline = sub.add_parser("timeline", help="print a call's timeline as a table")
     timeline.add_argument("call_id")
     timeline.add_argument("--url", default="http://127.0.0.1:8080")
+    timeline.add_argument("--min-position", type=int,
+                          help="wait until the projection has applied this position")
+
+    rebuild = sub.add_parser("rebuild-projections",
+                             help="replay the event store into fresh ClickHouse projections")
+    rebuild.add_argument("--data-dir", type=Path)
+    rebuild.add_argument("--url", help="ask this running server to rebuild instead")
+
+    integrity_cli.add_commands(sub)  # verify, seal
 
     args = parser.parse_args(argv)
     try:
@@ -52,10 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "timeline":
             from recaudit.demo import print_timeline
 
-            return print_timeline(args.url, args.call_id)
+            return print_timeline(args.url, args.call_id, args.min_position)
+        if args.command == "rebuild-projections":
+            from recaudit.projection_cli import rebuild_projections
+
+            return rebuild_projections(args)
+        if args.command in integrity_cli.COMMANDS:
+            return integrity_cli.run(args)
     except SettingsError as exc:
         print(f"recaudit: configuration error: {exc}", file=sys.stderr)
         return 2
+    except ProjectionError as exc:
+        print(f"recaudit: {exc}", file=sys.stderr)
+        return 3
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -108,6 +128,11 @@ def _consume(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(data_dir=args.data_dir)
     backend = build(settings)
+    if args.name in backend.pipeline.in_process_only:
+        print(f"recaudit: the {args.name} consumer runs inside `recaudit serve` (it needs the "
+              "API's process); it cannot run on its own", file=sys.stderr)
+        backend.close()
+        return 2
     try:
         backend.pipeline.consumer(args.name)
     except KeyError as exc:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
+import sys
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -62,7 +65,7 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
     _ok(client.put(f"/policies/{ORGS[Mode.PAUSE_RESUME]}/agents/agent-trainee",
                    json={"mode": "always_on", "changed_by": "demo-admin",
                          "reason": "trainee calls are always recorded"}))
-    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    start = datetime.now(UTC) - timedelta(hours=3)
     run_tag = f"{seed}-{int(start.timestamp())}"
     refusals: dict[str, Counter[str]] = defaultdict(Counter)
     accepted: Counter[str] = Counter()
@@ -73,7 +76,10 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
         script = call_script(rng, f"demo-{run_tag}-{n:04d}", ORGS[mode], agent, mode,
                              start + timedelta(minutes=2 * n))
         call_mode = _play(client, script, accepted, refusals)
-        timelines.append((call_mode, _ok(client.get(f"/calls/{script.call_id}/timeline"))))
+        # The timeline is a projection: wait for it to include this call's last event.
+        position = _ok(client.get(f"/calls/{script.call_id}"))["position"]
+        timelines.append((call_mode, _ok(client.get(f"/calls/{script.call_id}/timeline",
+                                                    params={"min_position": position}))))
     return {"accepted": accepted, "refusals": refusals, "timelines": timelines}
 
 
@@ -138,15 +144,33 @@ def _mins(ms: int) -> str:
     return f"{ms / 60000:.1f}m"
 
 
-def print_timeline(url: str, call_id: str) -> int:
-    try:
-        response = httpx.get(f"{url}/calls/{call_id}/timeline", timeout=10)
-    except httpx.HTTPError as exc:
-        print(f"recaudit: cannot reach {url}: {exc}")
+def print_timeline(url: str, call_id: str, min_position: int | None = None) -> int:
+    """Print a call's timeline; 0 if printed, 1 if the server refused, 2 if unreachable."""
+    from recaudit.api import ID_PATTERN
+
+    if not re.fullmatch(ID_PATTERN, call_id):
+        print(f"recaudit: {call_id!r} is not a call id (1-128 of A-Z a-z 0-9 . _ : @ -)",
+              file=sys.stderr)
         return 2
-    body = response.json()
+    params = {} if min_position is None else {"min_position": min_position}
+    target = f"{url.rstrip('/')}/calls/{quote(call_id, safe='')}/timeline"
+    try:
+        response = httpx.get(target, params=params, timeout=15)
+    except httpx.HTTPError as exc:
+        print(f"recaudit: cannot reach {url}: {exc} (is `recaudit serve` running?)",
+              file=sys.stderr)
+        return 2
+    try:
+        body = response.json()
+    except ValueError:
+        print(f"recaudit: {url} answered {response.status_code} with something that is not "
+              f"JSON: {response.text[:200]!r}", file=sys.stderr)
+        return 1
     if response.status_code != 200:
-        print(f"recaudit: {body['error']['code']}: {body['error']['message']}")
+        error = body.get("error") or {} if isinstance(body, dict) else {}
+        message = error.get("message") or (body.get("detail") if isinstance(body, dict) else body)
+        print(f"recaudit: {response.status_code} {error.get('code', 'error')}: {message}",
+              file=sys.stderr)
         return 1
     print(f"call {body['call_id']}  org {body['org_id']}  agent {body['agent_id']}  "
           f"mode {body['mode']}")

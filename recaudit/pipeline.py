@@ -20,10 +20,14 @@ class Pipeline:
     factories: dict[str, Callable[[], Consumer]] = field(default_factory=dict)
     consumers: dict[str, Consumer] = field(default_factory=dict)
     runners: dict[str, ConsumerRunner] = field(default_factory=dict)
+    in_process_only: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    def add(self, name: str, factory: Callable[[], Consumer]) -> None:
+    def add(self, name: str, factory: Callable[[], Consumer], *, standalone: bool = True) -> None:
+        """Register a consumer; `standalone=False` if it must run in the API's process."""
         self.factories[name] = factory
+        if not standalone:
+            self.in_process_only.add(name)
 
     def consumer(self, name: str) -> Consumer:
         """The named consumer, built on first use."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from domain.call import Call, CommandRequest, Outcome
 from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
@@ -17,6 +18,7 @@ from domain.policy import Policy, Setting
 from domain.rules import Command, Mode, PauseBehavior, Refusal
 from recaudit.committer import GroupCommitter, Positions, UnitOfWork
 from recaudit.eventstore import EventStore
+from recaudit.health import StoreHealth
 from recaudit.views import CallStatus, PolicySnapshot, TimelineView
 
 
@@ -36,6 +38,12 @@ class PolicyResult:
     setting: Setting
 
 
+class AudioWatermark(Protocol):
+    """How far a call's audio is already decided (port; the segment store answers)."""
+
+    def decided_until(self, call_id: str) -> datetime | None: ...
+
+
 class RecordingService:
     def __init__(
         self,
@@ -44,11 +52,14 @@ class RecordingService:
         *,
         skew: timedelta = timedelta(seconds=5),
         clock: Clock = system_clock,
+        watermark: AudioWatermark | None = None,
     ) -> None:
         self.store = store
         self.committer = committer
         self.skew = skew
         self.clock = clock
+        self.watermark = watermark
+        self.health = StoreHealth(None)  # bootstrap gives it a probe for a server store
 
     # -- policies -------------------------------------------------------------
 
@@ -102,16 +113,18 @@ class RecordingService:
             Command.START_CALL, agent_id, at, org=org_id, direction=direction
         )
 
+        stream_id, policy_id = call_stream_id(call_id), policy_stream_id(org_id)
+
         def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
             request = self._request(Command.START_CALL, agent_id, at, command_id, fingerprint)
-            existing = uow.get(call_stream_id(call_id))
+            existing = uow.get(stream_id)
             if existing is not None:
                 outcome = existing.handle(request, self.clock(), self.skew)
                 return self._answer(existing, outcome)
             if request.at > self.clock() + self.skew:
                 raise FutureTimestamp(iso_millis(request.at), iso_millis(self.clock() + self.skew))
             # Read the policy fresh: another process may have changed it.
-            policy = uow.get(policy_stream_id(org_id), cached=False)
+            policy = uow.get(policy_id, cached=False)
             setting = policy.setting_for(agent_id) if policy is not None else None
             if setting is None:
                 raise NoPolicy(org_id, agent_id)
@@ -142,13 +155,15 @@ class RecordingService:
         if command is Command.START_CALL:
             raise ValueError("use start_call to start a call")
         fingerprint = _fingerprint(command, by, at)
+        stream_id = call_stream_id(call_id)
 
         def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
-            call = uow.get(call_stream_id(call_id))
+            call = uow.get(stream_id)
             if call is None:
                 raise UnknownCall(call_id)
             request = self._request(command, by, at, command_id, fingerprint)
-            outcome = call.handle(request, self.clock(), self.skew)
+            decided = self.watermark.decided_until(call_id) if self.watermark else None
+            outcome = call.handle(request, self.clock(), self.skew, decided_until=decided)
             return self._answer(call, outcome)
 
         return self.committer.run(job)
@@ -189,7 +204,7 @@ class RecordingService:
         if outcome.replayed:
             # The first outcome: the call as it stood right after that command.
             def replayed(_positions: Positions) -> CallResult:
-                then = self.store.repository.get(stream_id, version=version)
+                then: Call = self.store.repository.get(stream_id, version=version)
                 position = self.store.position_of(stream_id, version)
                 return CallResult(CallStatus.of(then), position, outcome.refusal, True)
 

@@ -12,11 +12,20 @@
 | RECAUDIT_KAFKA_PARTITIONS | partitions of the topics the project creates | 6 |
 | RECAUDIT_RELAY_BATCH | most events the relay publishes before moving its position | 2000 |
 | RECAUDIT_CONSUMER_BATCH | most events a consumer applies in one batch | 1000 |
+| RECAUDIT_CLICKHOUSE_DSN | http://user:pw@host:8123 (a server) or chdb:///abs/path | (embedded) |
+| RECAUDIT_CLICKHOUSE_DATABASE | the ClickHouse database of the projections | recaudit |
+| RECAUDIT_AUDIO_LATENESS_MS | how long audio may wait for a late command (then: too_late) | 10000 |
+| RECAUDIT_AUDIO_HELD_CALL_BYTES | most undecided audio held for one call (429) | 2097152 |
+| RECAUDIT_AUDIO_HELD_TOTAL_BYTES | most undecided audio held overall (429) | 268435456 |
+| RECAUDIT_AUDIO_SWEEP_MS | how often held audio is checked against the lateness bound | 1000 |
+
+The embedded ClickHouse default is chdb://DATA_DIR/clickhouse (the engine in this process).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -40,6 +49,12 @@ class Settings:
     kafka_partitions: int = 6
     relay_batch: int = 2000
     consumer_batch: int = 1000
+    clickhouse_dsn: str | None = None
+    clickhouse_database: str = "recaudit"
+    audio_lateness_ms: int = 10_000
+    audio_held_call_bytes: int = 2 << 20
+    audio_held_total_bytes: int = 256 << 20
+    audio_sweep_ms: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -55,6 +70,12 @@ class Settings:
             kafka_partitions=_int(env, "RECAUDIT_KAFKA_PARTITIONS", 6),
             relay_batch=_int(env, "RECAUDIT_RELAY_BATCH", 2000),
             consumer_batch=_int(env, "RECAUDIT_CONSUMER_BATCH", 1000),
+            clickhouse_dsn=env.get("RECAUDIT_CLICKHOUSE_DSN") or None,
+            clickhouse_database=env.get("RECAUDIT_CLICKHOUSE_DATABASE") or "recaudit",
+            audio_lateness_ms=_int(env, "RECAUDIT_AUDIO_LATENESS_MS", 10_000),
+            audio_held_call_bytes=_int(env, "RECAUDIT_AUDIO_HELD_CALL_BYTES", 2 << 20),
+            audio_held_total_bytes=_int(env, "RECAUDIT_AUDIO_HELD_TOTAL_BYTES", 256 << 20),
+            audio_sweep_ms=_int(env, "RECAUDIT_AUDIO_SWEEP_MS", 1000),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -73,6 +94,14 @@ class Settings:
             raise SettingsError("RECAUDIT_KAFKA_PARTITIONS must be at least 1")
         if self.kafka_topic == self.kafka_dlq_topic:
             raise SettingsError("RECAUDIT_KAFKA_TOPIC and RECAUDIT_KAFKA_DLQ_TOPIC must differ")
+        _check_clickhouse(self.clickhouse_dsn, self.clickhouse_database)
+        _check_audio(self)
+
+    def clickhouse_url(self) -> str:
+        """The ClickHouse DSN: the configured one, else the embedded engine under data_dir."""
+        if self.clickhouse_dsn:
+            return self.clickhouse_dsn
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
     def event_store_env(self) -> dict[str, str]:
         """The `eventsourcing` configuration for the chosen event store."""
@@ -83,6 +112,19 @@ class Settings:
             "SQLITE_DBNAME": str(self.data_dir / "events.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
+
+
+def _check_clickhouse(dsn: str | None, database: str) -> None:
+    if dsn is not None and urlsplit(dsn).scheme not in ("chdb", "http", "https"):
+        raise SettingsError(
+            "RECAUDIT_CLICKHOUSE_DSN must start with http://, https:// or chdb:// "
+            f"(got {dsn.split('://')[0]!r})"
+        )
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", database):
+        raise SettingsError(
+            "RECAUDIT_CLICKHOUSE_DATABASE must be 1-64 letters, digits or _, "
+            f"not starting with a digit (got {database!r})"
+        )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -111,9 +153,23 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(parts.port or 5432),
         "POSTGRES_USER": unquote(parts.username),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Short: the library retries a lost connection ten times before giving up.
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "8",
     }
+
+
+def _check_audio(settings: Settings) -> None:
+    if settings.audio_lateness_ms < 0 or settings.audio_sweep_ms < 1:
+        raise SettingsError(
+            "RECAUDIT_AUDIO_LATENESS_MS must not be negative and RECAUDIT_AUDIO_SWEEP_MS "
+            "must be at least 1"
+        )
+    if not 2 <= settings.audio_held_call_bytes <= settings.audio_held_total_bytes:
+        raise SettingsError(
+            "RECAUDIT_AUDIO_HELD_CALL_BYTES must be at least 2 and at most "
+            "RECAUDIT_AUDIO_HELD_TOTAL_BYTES"
+        )

@@ -1,0 +1,194 @@
+"""The filesystem adapter of the segment store (the default, under the data directory).
+
+A `put` writes a temporary file next to its target (`.<name>.<random>.tmp`),
+fsyncs it, renames it over the target and fsyncs the directory, so a crash
+leaves either the old object or the new one, plus at most a temporary file that
+`recover()` removes. Directories created on the way are fsynced into their
+parents. Every change to the disk goes through a `FileOps`, so a test can watch
+each byte written, temporary files included.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from consumers.segments.errors import StoreFailure
+from consumers.segments.port import Data, check_key
+
+TEMP_SUFFIX = ".tmp"
+READ_PIECE = 1 << 16
+
+
+class FileOps(Protocol):
+    """The operating-system calls the adapter changes the disk with."""
+
+    def create(self, path: str) -> int: ...
+    def write(self, fd: int, data: bytes) -> int: ...
+    def fsync(self, fd: int) -> None: ...
+    def close(self, fd: int) -> None: ...
+    def replace(self, src: str, dst: str) -> None: ...
+    def unlink(self, path: str) -> None: ...
+    def mkdir(self, path: str) -> None: ...
+    def rmdir(self, path: str) -> None: ...
+    def fsync_dir(self, path: str) -> None: ...
+
+
+class OsFileOps:
+    def create(self, path: str) -> int:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    def close(self, fd: int) -> None:
+        os.close(fd)
+
+    def replace(self, src: str, dst: str) -> None:
+        os.replace(src, dst)
+
+    def unlink(self, path: str) -> None:
+        os.unlink(path)
+
+    def mkdir(self, path: str) -> None:
+        os.mkdir(path, 0o755)
+
+    def rmdir(self, path: str) -> None:
+        os.rmdir(path)
+
+    def fsync_dir(self, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class FilesystemSegmentStore:
+    def __init__(self, root: Path, ops: FileOps | None = None) -> None:
+        self.root = Path(root)
+        self.ops: FileOps = ops or OsFileOps()
+
+    # -- writing ----------------------------------------------------------------
+
+    def put(self, key: str, data: Data) -> int:
+        path = self._path(key)
+        try:
+            self._ensure_dir(path.parent)
+            temp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+            pieces: Iterable[bytes] = [data] if isinstance(data, bytes) else data
+            written = self._write_temp(temp, pieces)
+            self.ops.replace(str(temp), str(path))
+            self.ops.fsync_dir(str(path.parent))
+        except OSError as exc:
+            raise StoreFailure(f"could not store {key!r}: {exc}") from exc
+        return written
+
+    def _write_temp(self, temp: Path, pieces: Iterable[bytes]) -> int:
+        fd = self.ops.create(str(temp))
+        written = 0
+        try:
+            for piece in pieces:
+                view = memoryview(piece)
+                while view:
+                    count = self.ops.write(fd, bytes(view))
+                    view = view[count:]
+                    written += count
+            self.ops.fsync(fd)
+        except BaseException:
+            self.ops.close(fd)
+            self.ops.unlink(str(temp))
+            raise
+        self.ops.close(fd)
+        return written
+
+    def _ensure_dir(self, directory: Path) -> None:
+        missing = []
+        current = directory
+        while not current.is_dir():
+            missing.append(current)
+            current = current.parent
+        for path in reversed(missing):
+            try:
+                self.ops.mkdir(str(path))
+            except FileExistsError:
+                continue
+            self.ops.fsync_dir(str(path.parent))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            self.ops.unlink(str(path))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreFailure(f"could not delete {key!r}: {exc}") from exc
+        self._prune(path.parent)
+
+    def _prune(self, directory: Path) -> None:
+        """Remove directories left empty by deletes (up to, not including, the root)."""
+        while directory != self.root and self.root in directory.parents:
+            try:
+                self.ops.rmdir(str(directory))
+            except OSError:
+                return
+            directory = directory.parent
+
+    def recover(self) -> int:
+        if not self.root.is_dir():
+            return 0
+        leftovers = [p for p in self.root.rglob(f".*{TEMP_SUFFIX}") if p.is_file()]
+        for path in leftovers:
+            self.ops.unlink(str(path))
+        return len(leftovers)
+
+    # -- reading ----------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        try:
+            handle = self._path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return _pieces(handle)
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def keys(self, prefix: str = "") -> list[str]:
+        if not self.root.is_dir():
+            return []
+        base = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        if not base.is_dir():
+            return []
+        found = []
+        for path in base.rglob("*"):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                found.append(key)
+        return sorted(found)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+
+def _pieces(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while piece := handle.read(READ_PIECE):
+            yield piece

@@ -1,0 +1,48 @@
+"""What verification finds: one finding per problem, each saying where and what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    EDITED = "edited"  # a sealed event's columns changed in place
+    DELETED = "deleted"  # a sealed event is gone
+    INSERTED = "inserted"  # an event no seal accounts for, below the sealed head
+    REORDERED = "reordered"  # a sealed event (or its state) sits where it was not sealed
+    CHAIN_BROKEN = "chain_broken"  # a seal does not hash, or does not follow the one before
+    REWRITTEN = "rewritten"  # the chain no longer leads to an exported head
+    UNSEALED = "unsealed"  # the store holds events and no chain at all
+    AUDIO_ALTERED = "audio_altered"
+    AUDIO_MISSING = "audio_missing"
+    MANIFEST_ALTERED = "manifest_altered"
+    MANIFEST_MISSING = "manifest_missing"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    detail: str
+    position: int | None = None
+    stream: str | None = None
+    version: int | None = None
+    recording: str | None = None
+
+    def line(self) -> str:
+        where = []
+        if self.position is not None:
+            where.append(f"position {self.position}")
+        if self.stream is not None:
+            where.append(f"stream {self.stream}")
+        if self.version is not None:
+            where.append(f"version {self.version}")
+        if self.recording is not None:
+            where.append(f"recording {self.recording}")
+        place = " ".join(where) or "store"
+        return f"{self.kind.value}: {place}: {self.detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "position": self.position, "stream": self.stream,
+                "version": self.version, "recording": self.recording, "detail": self.detail}

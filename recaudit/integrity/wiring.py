@@ -1,0 +1,35 @@
+"""Opening the chain database and the recordings for a configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from consumers.segments import FilesystemSegmentStore, SegmentStore
+from recaudit.integrity.database import ChainDatabase
+from recaudit.integrity.recordings import RecordingFiles
+from recaudit.integrity.sealer import Sealer
+from recaudit.segment_wiring import RECORDINGS_DIR
+from recaudit.settings import Settings
+
+
+def open_database(settings: Settings, *, read_only: bool) -> ChainDatabase:
+    if settings.postgres_url:
+        from recaudit.integrity.postgres_db import PostgresChainDatabase
+
+        return PostgresChainDatabase(settings.postgres_url, read_only=read_only)
+    from recaudit.integrity.sqlite_db import SqliteChainDatabase
+
+    return SqliteChainDatabase(Path(settings.event_store_env()["SQLITE_DBNAME"]),
+                               read_only=read_only)
+
+
+def recording_files(settings: Settings) -> RecordingFiles:
+    """The finished recordings under the data directory, read only."""
+    return RecordingFiles(FilesystemSegmentStore(settings.data_dir / RECORDINGS_DIR))
+
+
+def integrity_sealer(settings: Settings, segments: SegmentStore | None = None,
+                     *, interval: float = 1.0) -> Sealer:
+    """The sealer for `settings`; `segments` is the segment store the process writes to."""
+    files = RecordingFiles(segments) if segments is not None else recording_files(settings)
+    return Sealer(lambda: open_database(settings, read_only=False), files, interval=interval)

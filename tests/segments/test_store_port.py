@@ -1,0 +1,95 @@
+"""The segment store port's contract, run against each adapter (today: the filesystem)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumers.segments.errors import InvalidKey, StoreFailure
+from consumers.segments.filesystem import FilesystemSegmentStore, OsFileOps
+from consumers.segments.port import SegmentStore
+
+
+class SegmentStoreContract:
+    """Every adapter must pass these; subclass with a `store` fixture."""
+
+    def test_put_then_get_stream_and_size(self, store: SegmentStore) -> None:
+        assert store.put("org/call/1/a.bin", b"abc") == 3
+        assert store.get("org/call/1/a.bin") == b"abc"
+        assert store.size("org/call/1/a.bin") == 3
+        stream = store.stream("org/call/1/a.bin")
+        assert stream is not None and b"".join(stream) == b"abc"
+
+    def test_put_streams_pieces_in_order_and_replaces(self, store: SegmentStore) -> None:
+        store.put("k", b"old")
+        assert store.put("k", iter([b"n", b"", b"ew"])) == 3
+        assert store.get("k") == b"new"
+
+    def test_missing_objects(self, store: SegmentStore) -> None:
+        assert store.get("nope") is None
+        assert store.stream("nope") is None
+        assert store.size("nope/deeper") is None
+        store.delete("nope")  # not an error
+
+    def test_keys_by_prefix_sorted(self, store: SegmentStore) -> None:
+        for key in ("b/2", "a/1", "a/10/x", "ab"):
+            store.put(key, b"x")
+        assert store.keys() == ["a/1", "a/10/x", "ab", "b/2"]
+        assert store.keys("a/") == ["a/1", "a/10/x"]
+        assert store.keys("a") == ["a/1", "a/10/x", "ab"]
+        store.delete("a/1")
+        assert store.keys("a/") == ["a/10/x"]
+
+    @pytest.mark.parametrize("key", ["", "/abs", "a//b", "a/../b", ".hidden", "a/.tmp"])
+    def test_invalid_keys_are_refused(self, store: SegmentStore, key: str) -> None:
+        with pytest.raises(InvalidKey):
+            store.put(key, b"x")
+
+
+class TestFilesystemStore(SegmentStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> SegmentStore:
+        return FilesystemSegmentStore(tmp_path / "store")
+
+
+class FailingWrites(OsFileOps):
+    """Fails the n-th write with ENOSPC."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.writes = 0
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.writes += 1
+        if self.writes == self.fail_at:
+            raise OSError(28, "No space left on device")
+        return super().write(fd, data)
+
+
+def test_a_failed_put_leaves_the_old_object_and_no_temporary_file(tmp_path: Path) -> None:
+    store = FilesystemSegmentStore(tmp_path, FailingWrites(fail_at=3))
+    store.put("k", b"first")
+    with pytest.raises(StoreFailure, match="No space left"):
+        store.put("k", iter([b"sec", b"ond"]))
+    assert store.get("k") == b"first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k"]
+
+
+def test_recover_removes_what_an_interrupted_put_left(tmp_path: Path) -> None:
+    store = FilesystemSegmentStore(tmp_path)
+    store.put("org/k", b"kept")
+    leftover = tmp_path / "org" / ".k.1a2b3c.tmp"
+    leftover.write_bytes(b"half")
+    assert store.keys() == ["org/k"]  # temporary files are never objects
+    assert store.recover() == 1
+    assert not leftover.exists() and store.get("org/k") == b"kept"
+
+
+def test_deleting_the_last_object_removes_its_empty_directories(tmp_path: Path) -> None:
+    store = FilesystemSegmentStore(tmp_path / "root")
+    store.put("o/c/1/parts/1.pcm", b"x")
+    store.put("o/c/1/recording.wav", b"y")
+    store.delete("o/c/1/parts/1.pcm")
+    assert not (tmp_path / "root/o/c/1/parts").exists()
+    assert (tmp_path / "root/o/c/1/recording.wav").exists()
