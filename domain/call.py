@@ -319,5 +319,10 @@ class Call(Aggregate):
             )
 
     @property
+    def is_finished(self) -> bool:
+        """An ended call changes no more (later commands are only recorded as refused)."""
+        return self.state is CallState.ENDED
+
+    @property
     def stream_id(self) -> UUID:
         return self.id

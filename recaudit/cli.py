@@ -90,6 +90,11 @@ def _serve(args: argparse.Namespace) -> int:
     where = (settings.postgres_url and "PostgreSQL") or f"{settings.data_dir}/events.sqlite"
     print(f"recaudit: event store {where}; listening on http://{args.host}:{args.port}")
     backend.start()
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then raises the signal again
+    # under the handlers it found; these make that second raise harmless, so the
+    # consumers, the relay and the sealer are stopped in order below.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         uvicorn.run(backend.app, host=args.host, port=args.port, log_level="info")
     finally:

@@ -248,13 +248,13 @@ class GroupCommitter:
 
     def _save(self, uow: UnitOfWork) -> Positions:
         pending = uow.pending()
-        if not pending:
-            for stream_id, aggregate in uow.touched.items():
-                self.cache.put(stream_id, aggregate)
-            return {}
-        recordings = self.store.save(*pending)
+        recordings = self.store.save(*pending) if pending else []
         for stream_id, aggregate in uow.touched.items():
-            self.cache.put(stream_id, aggregate)
+            if getattr(aggregate, "is_finished", False):
+                # It will take no more state changes: keep the cache for live calls.
+                self.cache.drop([stream_id])
+            else:
+                self.cache.put(stream_id, aggregate)
         return {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings

@@ -1,0 +1,118 @@
+"""A few minutes of sustained load on `recaudit serve`: no errors, bounded memory.
+
+The server runs as its own process on the embedded defaults (SQLite, local
+feed, consumers, ClickHouse engine). Client threads drive whole calls and read
+timelines for RECAUDIT_LOAD_SECONDS (default 120) after a warm-up; the server's
+resident memory is read from /proc before and after. Stated bound: growth of
+at most LOAD_RSS_GROWTH_MB (64 MB) once warm.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from domain.clock import iso_millis
+from recaudit.server import free_port
+from tests.support import wait_until
+
+pytestmark = pytest.mark.slow
+
+LOAD_SECONDS = float(os.environ.get("RECAUDIT_LOAD_SECONDS", "120"))
+WARMUP_SECONDS = 20.0
+LOAD_RSS_GROWTH_MB = 64
+THREADS = 6
+PATHS = ["recording/pause", "recording/resume", "recording/start", "recording/stop"]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def one_call(client: httpx.Client, rng: random.Random, n: str, statuses: Counter[int]) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    org = rng.choice(["org-ao", "org-pr", "org-od", "org-uis"])
+    r = client.post("/calls", json={"call_id": n, "org_id": org, "agent_id": "a",
+                                    "direction": "inbound", "at": iso_millis(at)})
+    statuses[r.status_code] += 1
+    for _ in range(rng.randint(1, 6)):
+        at += timedelta(milliseconds=rng.randint(1, 5000))
+        r = client.post(f"/calls/{n}/{rng.choice(PATHS)}", json={"by": "a", "at": iso_millis(at)})
+        statuses[r.status_code] += 1
+    r = client.post(f"/calls/{n}/end", json={"by": "a", "at": iso_millis(at)})
+    statuses[r.status_code] += 1
+    statuses[client.get(f"/calls/{n}").status_code] += 1
+
+
+def load(url: str, seconds: float, seed: int, statuses: Counter[int], tag: str) -> None:
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=url, timeout=30) as client:
+        n = 0
+        while time.monotonic() < deadline:
+            one_call(client, rng, f"{tag}-{seed}-{n}", statuses)
+            n += 1
+
+
+def run_load(url: str, seconds: float, tag: str) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    threads = [threading.Thread(target=load, args=(url, seconds, i, statuses, tag))
+               for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_sustained_load_holds_memory(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "recaudit.cli", "serve", "--port",
+                                   str(port), "--data-dir", str(tmp_path / "data")],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 60, "the server to answer")
+        with httpx.Client(base_url=url) as client:
+            for org, mode in (("org-ao", "always_on"), ("org-pr", "pause_resume"),
+                              ("org-od", "on_demand"), ("org-uis", "on_demand_uis")):
+                assert client.put(f"/policies/{org}", json={"mode": mode,
+                                                            "changed_by": "x"}).status_code == 200
+        warm = run_load(url, WARMUP_SECONDS, "warm")
+        before = rss_mb(server.pid)
+        started = time.monotonic()
+        statuses = run_load(url, LOAD_SECONDS, "load")
+        elapsed = time.monotonic() - started
+        after = rss_mb(server.pid)
+        requests = sum(statuses.values())
+        print(f"\nload: {requests} requests in {elapsed:.0f}s ({requests / elapsed:.0f}/s), "
+              f"statuses {dict(statuses)}; RSS {before:.0f} MB -> {after:.0f} MB "
+              f"(+{after - before:.1f} MB, bound {LOAD_RSS_GROWTH_MB} MB)")
+        assert not [s for s in (warm | statuses) if s >= 500], statuses
+        assert set(statuses) <= {200, 201, 409}, statuses
+        assert after - before <= LOAD_RSS_GROWTH_MB
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert server.returncode == 0, (tmp_path / "serve.log").read_text()[-3000:]
