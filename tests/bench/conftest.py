@@ -1,0 +1,1 @@
+"""The benchmark smoke tests need nothing beyond the shared fixtures."""
