@@ -160,6 +160,9 @@ class GroupCommitter:
         with self._lock:
             if not self._started:
                 self._started = True
+                if self._thread.ident is not None:  # closed before: a thread runs only once
+                    self._thread = threading.Thread(target=self._run, name="group-commit",
+                                                    daemon=True)
                 self._thread.start()
 
     def close(self) -> None:
@@ -211,9 +214,14 @@ class GroupCommitter:
         unresolved = list(batch)
         try:
             for item in batch:
+                before = _pending_count(uow)
                 try:
                     done.append((item, item.job(uow)))
                 except DomainError as exc:
+                    if _pending_count(uow) != before:
+                        # A refusal that left changes behind must not be saved with
+                        # the batch: run everything again on its own instead.
+                        raise _DirtyRefusal from exc
                     item.future.set_exception(exc)
                 unresolved.remove(item)
             positions = self._save(uow)
@@ -259,6 +267,14 @@ class GroupCommitter:
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings
         }
+
+
+class _DirtyRefusal(Exception):
+    """A job raised a domain error after changing an aggregate."""
+
+
+def _pending_count(uow: UnitOfWork) -> int:
+    return sum(len(a.pending_events) for a in uow.touched.values())
 
 
 class ConcurrencyExhausted(DomainError):

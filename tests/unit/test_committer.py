@@ -245,3 +245,38 @@ def test_a_job_failing_alone_leaves_the_cached_aggregate_clean(
     _, version, position = committer.run(jobs.add("t", "b"))
     assert version == 3 and stored_items(store, "t") == ["a", "b"]
     assert position == store.head()
+
+
+def dirty_refusal(name: str) -> Callable[[UnitOfWork], Any]:
+    """Changes a shared aggregate, then refuses: its change must never be stored."""
+
+    def job(uow: UnitOfWork) -> Any:
+        tally = uow.get(tally_id(name))
+        tally.add("half-done")
+        raise UnknownCall("refused after a change")
+
+    return job
+
+
+def test_a_refusal_that_changed_an_aggregate_stores_nothing_of_it(
+    store: EventStore, committer: GroupCommitter
+) -> None:
+    jobs = Jobs()
+    committer.run(jobs.add("shared", "first"))
+    committer.batches = committer.jobs = 0
+    batch = [jobs.add("shared", "a"), dirty_refusal("shared"), jobs.add("shared", "b")]
+
+    futures = one_batch(committer, jobs, batch)
+
+    with pytest.raises(UnknownCall):
+        futures[1].result()
+    assert futures[0].result()[1] == 3 and futures[2].result()[1] == 4
+    assert stored_items(store, "shared") == ["first", "a", "b"]
+
+
+def test_a_closed_committer_starts_again(store: EventStore, committer: GroupCommitter) -> None:
+    jobs = Jobs()
+    committer.run(jobs.add("t", "one"))
+    committer.close()
+    committer.run(jobs.add("t", "two"))
+    assert stored_items(store, "t") == ["one", "two"]
