@@ -1,0 +1,127 @@
+"""Every query the projections answer, as SQL with bound parameters only.
+
+The timeline endpoint and the analyst queries live here, in one place: projections/README.md
+shows the same SQL (a test checks they match) and the tests run each query against tables
+built from generated calls. Values are always bound as `{name:Type}` parameters; the database
+is bound as an identifier (`{db:Identifier}`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from projections.schema import check_identifier
+from projections.utc import aware
+
+# One column of one row: the call's timeline document (see projections/callstate.py).
+TIMELINE = """
+SELECT timeline FROM {db:Identifier}.calls FINAL
+WHERE call_id = {call_id:String}
+"""
+
+APPLIED_POSITION = """
+SELECT position FROM {db:Identifier}.positions FINAL
+WHERE consumer = {consumer:String}
+"""
+
+
+@dataclass(frozen=True)
+class AnalystQuery:
+    name: str
+    title: str
+    sql: str
+
+
+SECONDS_PER_AGENT_PER_DAY = AnalystQuery(
+    "seconds_per_agent_per_day",
+    "Recorded, paused and off seconds per agent per day",
+    """
+SELECT org_id, agent_id, day,
+       sumIf(ms, state = 'recording') / 1000 AS recorded_s,
+       sumIf(ms, state = 'paused') / 1000 AS paused_s,
+       sumIf(ms, state = 'off') / 1000 AS off_s
+FROM (
+    SELECT org_id, agent_id, state,
+           addDays(toDate(start_at), n) AS day,
+           toDateTime64(day, 3, 'UTC') AS day_start,
+           dateDiff('millisecond', greatest(start_at, day_start),
+                    least(assumeNotNull(end_at), day_start + INTERVAL 1 DAY)) AS ms
+    FROM {db:Identifier}.intervals FINAL
+    ARRAY JOIN range(toUInt32(dateDiff('day', toDate(start_at), toDate(end_at)) + 1)) AS n
+    WHERE end_at IS NOT NULL
+)
+WHERE ms > 0 AND day BETWEEN {from_day:Date} AND {to_day:Date}
+GROUP BY org_id, agent_id, day
+ORDER BY org_id, agent_id, day
+""",
+)
+
+LONG_PAUSES = AnalystQuery(
+    "long_pauses",
+    "Calls with a pause longer than N seconds",
+    """
+SELECT call_id, org_id, agent_id, mode, longest_pause_ms
+FROM {db:Identifier}.calls FINAL
+WHERE longest_pause_ms > {seconds:UInt32} * 1000
+ORDER BY longest_pause_ms DESC, call_id
+""",
+)
+
+ALWAYS_ON_GAPS = AnalystQuery(
+    "always_on_gaps",
+    "Always-on calls with any interval that is not recording (must be none)",
+    """
+SELECT call_id, interval_no, state, start_at, end_at
+FROM {db:Identifier}.intervals FINAL
+WHERE mode = 'always_on' AND state != 'recording'
+ORDER BY call_id, interval_no
+""",
+)
+
+REFUSALS_BY_CODE_AND_MODE = AnalystQuery(
+    "refusals_by_code_and_mode",
+    "Refusals by code and mode",
+    """
+SELECT code, mode, count() AS refusals
+FROM {db:Identifier}.events FINAL
+WHERE type = 'CommandRejected'
+GROUP BY code, mode
+ORDER BY code, mode
+""",
+)
+
+STATE_AT = AnalystQuery(
+    "state_at",
+    "The recording state of call X at time T",
+    """
+SELECT state, recording_no, start_at, end_at
+FROM {db:Identifier}.intervals FINAL
+WHERE call_id = {call_id:String}
+  AND start_at <= {at:DateTime64(3, 'UTC')}
+  AND (end_at IS NULL OR end_at > {at:DateTime64(3, 'UTC')})
+ORDER BY interval_no DESC
+LIMIT 1
+""",
+)
+
+ANALYST_QUERIES = (
+    SECONDS_PER_AGENT_PER_DAY,
+    LONG_PAUSES,
+    ALWAYS_ON_GAPS,
+    REFUSALS_BY_CODE_AND_MODE,
+    STATE_AT,
+)
+
+
+def run(client: Client, database: str, query: AnalystQuery, **params: Any) -> list[dict[str, Any]]:
+    """The rows of an analyst query, as dicts; times come back UTC-aware."""
+    result = client.query(query.sql, parameters={"db": check_identifier(database), **params})
+    return [
+        {name: aware(value) if isinstance(value, datetime) else value
+         for name, value in row.items()}
+        for row in result.named_results()
+    ]

@@ -1,0 +1,194 @@
+"""The projection tables, as versioned migrations applied at start-up.
+
+Every statement is idempotent (IF NOT EXISTS) and `schema_migrations` records the versions
+applied, so starting twice, or two processes starting at once, changes nothing. Engines and
+ordering keys are explained in projections/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from clickhouse_connect.driver.client import Client
+
+from projections.errors import ProjectionError
+from projections.utc import to_millis
+
+# The tables a rebuild fills afresh and swaps in; schema_migrations is not one of them.
+PROJECTION_TABLES = ("events", "intervals", "calls", "positions")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS {db:Identifier}.schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree ORDER BY version
+"""
+
+EVENTS = """
+CREATE TABLE IF NOT EXISTS {db:Identifier}.events (
+    position UInt64,
+    type LowCardinality(String),
+    stream LowCardinality(String),
+    key String,
+    version UInt32,
+    recorded_at DateTime64(3, 'UTC'),
+    at DateTime64(3, 'UTC'),
+    call_id Nullable(String),
+    org_id String,
+    agent_id Nullable(String),
+    direction LowCardinality(Nullable(String)),
+    mode LowCardinality(Nullable(String)),
+    policy_version Nullable(UInt32),
+    pause_behavior LowCardinality(Nullable(String)),
+    recording_no Nullable(UInt32),
+    automatic Nullable(Bool),
+    state_before LowCardinality(Nullable(String)),
+    command LowCardinality(Nullable(String)),
+    code LowCardinality(Nullable(String)),
+    state LowCardinality(Nullable(String)),
+    `by` Nullable(String),
+    command_id Nullable(String),
+    changed_by Nullable(String),
+    reason Nullable(String)
+) ENGINE = ReplacingMergeTree(position)
+PARTITION BY toYYYYMM(at)
+ORDER BY (stream, key, version)
+"""
+
+INTERVALS = """
+CREATE TABLE IF NOT EXISTS {db:Identifier}.intervals (
+    call_id String,
+    interval_no UInt32,
+    state LowCardinality(String),
+    start_at DateTime64(3, 'UTC'),
+    end_at Nullable(DateTime64(3, 'UTC')),
+    duration_ms Nullable(Int64),
+    recording_no Nullable(UInt32),
+    reason LowCardinality(Nullable(String)),
+    mode LowCardinality(String),
+    org_id String,
+    agent_id String,
+    position UInt64
+) ENGINE = ReplacingMergeTree(position)
+PARTITION BY toYYYYMM(start_at)
+ORDER BY (call_id, interval_no)
+"""
+
+CALLS = """
+CREATE TABLE IF NOT EXISTS {db:Identifier}.calls (
+    call_id String,
+    org_id String,
+    agent_id String,
+    direction LowCardinality(String),
+    mode LowCardinality(String),
+    policy_version UInt32,
+    pause_behavior LowCardinality(String),
+    started_at DateTime64(3, 'UTC'),
+    ended_at Nullable(DateTime64(3, 'UTC')),
+    state LowCardinality(String),
+    recording_no UInt32,
+    recording_ms Int64,
+    paused_ms Int64,
+    off_ms Int64,
+    pauses UInt32,
+    refusals UInt32,
+    longest_pause_ms Int64,
+    timeline String,
+    version UInt32,
+    position UInt64
+) ENGINE = ReplacingMergeTree(position)
+PARTITION BY toYYYYMM(started_at)
+ORDER BY call_id
+"""
+
+POSITIONS = """
+CREATE TABLE IF NOT EXISTS {db:Identifier}.positions (
+    consumer String,
+    position UInt64,
+    generation String,
+    updated_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree(position)
+ORDER BY consumer
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "raw events, one row per published event", (EVENTS,)),
+    Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
+    Migration(3, "call summaries with each call's timeline", (CALLS,)),
+    Migration(4, "consumer positions", (POSITIONS,)),
+)
+
+
+def migrate(client: Client, database: str) -> list[int]:
+    """Apply the migrations not yet recorded in `database`; returns the versions applied."""
+    params = {"db": check_identifier(database)}
+    client.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters=params)
+    client.command(MIGRATIONS_TABLE, parameters=params)
+    done = applied(client, database)
+    newly = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            client.command(statement, parameters=params)
+        now = to_millis(datetime.now(UTC))
+        client.insert("schema_migrations", [[migration.version, migration.name, now]],
+                      database=database, column_names=["version", "name", "applied_at"])
+        newly.append(migration.version)
+    return newly
+
+
+def applied(client: Client, database: str) -> set[int]:
+    rows = client.query(
+        "SELECT version FROM {db:Identifier}.schema_migrations FINAL",
+        parameters={"db": check_identifier(database)},
+    ).result_rows
+    return {int(row[0]) for row in rows}
+
+
+def check_identifier(name: str) -> str:
+    if not IDENTIFIER.fullmatch(name):
+        raise ProjectionError(
+            f"{name!r} is not a usable ClickHouse name (1-64 letters, digits or _)"
+        )
+    return name
+
+
+def quoted(database: str, table: str) -> str:
+    """`db`.`table` for DDL that cannot take identifier parameters (names checked first)."""
+    return f"`{check_identifier(database)}`.`{check_identifier(table)}`"
+
+
+def create_shadows(client: Client, database: str, suffix: str) -> None:
+    """Empty copies of the projection tables (same columns, engine and keys)."""
+    drop_shadows(client, database, suffix)
+    for table in PROJECTION_TABLES:
+        client.command(
+            f"CREATE TABLE {quoted(database, table + suffix)} AS {quoted(database, table)}"
+        )
+
+
+def exchange(client: Client, database: str, suffix: str) -> None:
+    """Swap every projection table with its shadow, in one statement."""
+    pairs = ", ".join(
+        f"{quoted(database, table)} AND {quoted(database, table + suffix)}"
+        for table in PROJECTION_TABLES
+    )
+    client.command(f"EXCHANGE TABLES {pairs}")
+
+
+def drop_shadows(client: Client, database: str, suffix: str) -> None:
+    for table in PROJECTION_TABLES:
+        client.command(f"DROP TABLE IF EXISTS {quoted(database, table + suffix)}")

@@ -1,0 +1,33 @@
+"""`python -m bench.projections` runs end to end on a small stream and prints its verdicts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.clickhouse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_runs_on_a_small_stream(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.projections", "--events", "3000", "--batch", "700",
+         "--queries", "40", "--validate-calls", "8", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = result.stdout
+    assert re.search(r"3,000 generated events \([\d,]+ calls, batches of 700\)", text)
+    assert re.search(r"checked against RecordingService: \d+ events identical", text)
+    for line in ("rebuild (consumer apply path", "raw insert of the same", "rebuild / raw rate",
+                 "timeline of one call (40 random calls)"):
+        assert line in text
+    assert len(re.findall(r"\[target [^\]]*: (?:MET|NOT MET)\]", text)) == 3
+    assert out.exists() and '"rebuild_eps"' in out.read_text()

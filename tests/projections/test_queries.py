@@ -1,0 +1,132 @@
+"""The analyst queries, run on tables built from generated calls, against the domain's answer."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from domain.rules import CallState
+from projections import queries
+from recaudit.bootstrap import Backend
+from recaudit.views import TimelineView
+from tests.projections.helpers import caught_up, play_random, play_scenarios, set_policies
+
+pytestmark = pytest.mark.clickhouse
+
+README = Path(__file__).resolve().parents[2] / "projections" / "README.md"
+
+
+@pytest.fixture
+def views(ch_backend: Backend) -> list[TimelineView]:
+    set_policies(ch_backend.service)
+    # Some calls around midnight UTC, so that intervals are split across days.
+    near_midnight = datetime.combine(date.today() - timedelta(days=2), time(23, 20), UTC)
+    ids = play_random(ch_backend.service, 16, seed=61, start=near_midnight)
+    ids += play_scenarios(ch_backend.service, 20, seed=62)
+    ch_backend.pipeline.start(only=["projections"])
+    caught_up(ch_backend)
+    return [ch_backend.service.timeline(call_id) for call_id in ids]
+
+
+def run(client: Client, database: str, query: queries.AnalystQuery,
+        **params: object) -> list[dict[str, Any]]:
+    return queries.run(client, database, query, **params)
+
+
+def test_seconds_per_agent_per_day(views: list[TimelineView], ch_client: Client,
+                                   ch_database: str) -> None:
+    expected: dict[tuple[str, str, date], Counter[str]] = defaultdict(Counter)
+    for view in views:
+        for interval in view.intervals:
+            at, end = interval.start, interval.end
+            while end is not None and at < end:
+                midnight = datetime.combine(at.date() + timedelta(days=1), time(), UTC)
+                piece = min(end, midnight)
+                expected[(view.org_id, view.agent_id, at.date())][interval.state.value] += (
+                    (piece - at) // timedelta(milliseconds=1))
+                at = piece
+    expected = {k: v for k, v in expected.items() if sum(v.values()) > 0}
+    rows = run(ch_client, ch_database, queries.SECONDS_PER_AGENT_PER_DAY,
+               from_day=date.today() - timedelta(days=10), to_day=date.today())
+    got = {
+        (r["org_id"], r["agent_id"], r["day"]): Counter(
+            {"recording": round(r["recorded_s"] * 1000), "paused": round(r["paused_s"] * 1000),
+             "off": round(r["off_s"] * 1000)})
+        for r in rows
+    }
+    assert {k: +v for k, v in got.items()} == {k: +v for k, v in expected.items()}
+    assert len({day for _, _, day in got}) >= 2  # the midnight calls were split
+
+
+@pytest.mark.parametrize("seconds", [0, 10, 60, 600])
+def test_calls_with_a_pause_longer_than(views: list[TimelineView], ch_client: Client,
+                                        ch_database: str, seconds: int) -> None:
+    expected = {
+        v.call_id for v in views
+        if any(i.state is CallState.PAUSED and (i.duration_ms or 0) > seconds * 1000
+               for i in v.intervals)
+    }
+    rows = run(ch_client, ch_database, queries.LONG_PAUSES, seconds=seconds)
+    assert {r["call_id"] for r in rows} == expected
+    if seconds == 10:
+        assert expected  # the data has pauses to find
+
+
+def test_always_on_calls_never_stop_recording(views: list[TimelineView], ch_client: Client,
+                                              ch_database: str) -> None:
+    assert any(v.mode.value == "always_on" for v in views)
+    assert run(ch_client, ch_database, queries.ALWAYS_ON_GAPS) == []
+    # The query does find such an interval when there is one.
+    ch_client.command(
+        "INSERT INTO {db:Identifier}.intervals (call_id, interval_no, state, start_at, mode, "
+        "org_id, agent_id, position) VALUES ('forged', 1, 'paused', now64(3), 'always_on', "
+        "'o', 'a', 1)", parameters={"db": ch_database})
+    assert [r["call_id"] for r in run(ch_client, ch_database, queries.ALWAYS_ON_GAPS)] == [
+        "forged"]
+
+
+def test_refusals_by_code_and_mode(views: list[TimelineView], ch_client: Client,
+                                   ch_database: str) -> None:
+    expected = Counter((r.code, v.mode.value) for v in views for r in v.rejected)
+    rows = run(ch_client, ch_database, queries.REFUSALS_BY_CODE_AND_MODE)
+    assert {(r["code"], r["mode"]): r["refusals"] for r in rows} == dict(expected)
+    assert len(expected) >= 3
+
+
+def domain_state_at(view: TimelineView, at: datetime) -> str | None:
+    """The state of the last interval holding `at` (an interval holds its start, not its end)."""
+    states = [i.state.value for i in view.intervals
+              if i.start <= at and (i.end is None or at < i.end)]
+    return states[-1] if states else None
+
+
+def test_state_of_a_call_at_a_time(views: list[TimelineView], ch_client: Client,
+                                   ch_database: str) -> None:
+    checked = 0
+    for view in views[::3]:
+        moments = [view.started_at - timedelta(seconds=1)]
+        for interval in view.intervals:
+            moments.append(interval.start)
+            if interval.end is not None:
+                moments += [interval.start + (interval.end - interval.start) / 2, interval.end]
+        for at in moments:
+            rows = run(ch_client, ch_database, queries.STATE_AT, call_id=view.call_id,
+                       at=at.astimezone(UTC))
+            assert (rows[0]["state"] if rows else None) == domain_state_at(view, at), (
+                view.call_id, at)
+            checked += 1
+    assert checked > 20
+
+
+def test_the_readme_shows_exactly_this_sql() -> None:
+    text = README.read_text()
+    for query in queries.ANALYST_QUERIES:
+        match = re.search(rf"### {re.escape(query.title)}\n.*?```sql\n(.*?)```", text, re.S)
+        assert match, f"projections/README.md has no section '### {query.title}'"
+        assert match.group(1).strip() == query.sql.strip(), query.name

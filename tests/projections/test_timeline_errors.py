@@ -1,0 +1,95 @@
+"""Bad input to the timeline endpoint: clear errors, and nothing changes anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from recaudit.bootstrap import Backend
+from recaudit.server import BackgroundServer
+from tests.projections.helpers import (
+    caught_up,
+    play_scenarios,
+    projections_of,
+    set_policies,
+    snapshot,
+)
+
+pytestmark = pytest.mark.clickhouse
+
+
+@pytest.fixture
+def http(ch_backend: Backend) -> Iterator[httpx.Client]:
+    set_policies(ch_backend.service)
+    play_scenarios(ch_backend.service, 4, seed=31)
+    ch_backend.pipeline.start(only=["projections"])
+    caught_up(ch_backend)
+    with BackgroundServer(ch_backend.app) as server, httpx.Client(base_url=server.url,
+                                                                   timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def unchanged(http: httpx.Client, ch_backend: Backend, ch_client: Client,
+              ch_database: str) -> Iterator[None]:
+    """Checks, after the test, that neither the event store nor ClickHouse changed."""
+    head = ch_backend.store.head()
+    tables = snapshot(ch_client, ch_database)
+    yield
+    assert ch_backend.store.head() == head
+    assert snapshot(ch_client, ch_database) == tables
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code
+    return str(body["error"]["message"])
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("min_position", [None, "0", "3"])
+def test_an_unknown_call_is_404(http: httpx.Client, min_position: str | None) -> None:
+    params = {} if min_position is None else {"min_position": min_position}
+    message = error_of(http.get("/calls/no-such-call/timeline", params=params),
+                       404, "unknown_call")
+    assert "no-such-call" in message
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("bad", ["-1", "abc", "1.5", ""])
+def test_a_bad_min_position_is_422(http: httpx.Client, bad: str) -> None:
+    response = http.get("/calls/s31-0/timeline", params={"min_position": bad})
+    message = error_of(response, 422, "invalid_request")
+    assert response.json()["error"]["fields"] == ["min_position"]
+    assert message.startswith("min_position:")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_bad_call_id_is_422(http: httpx.Client) -> None:
+    error_of(http.get("/calls/%20bad%20id/timeline"), 422, "invalid_request")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_position_not_reached_in_time_is_503_projection_behind(
+        ch_backend: Backend, http: httpx.Client) -> None:
+    projections_of(ch_backend).reader.wait = 0.3
+    far = ch_backend.store.head() + 1000
+    message = error_of(http.get("/calls/s31-0/timeline", params={"min_position": far}),
+                       503, "projection_behind")
+    assert str(far) in message
+
+
+def test_min_position_waits_for_the_projection(ch_backend: Backend,
+                                               http: httpx.Client) -> None:
+    started = http.post("/calls", json={"call_id": "fresh", "org_id": "org-on_demand",
+                                        "agent_id": "a-1", "direction": "inbound"})
+    assert started.status_code == 201
+    ended = http.post("/calls/fresh/end", json={"by": "a-1"}).json()
+    response = http.get("/calls/fresh/timeline", params={"min_position": ended["position"]})
+    assert response.status_code == 200
+    assert response.json() == ch_backend.service.timeline("fresh").to_json()
+    assert response.json()["ended_at"] is not None
