@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -11,6 +11,7 @@ from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from domain.clock import to_utc_millis
 from domain.errors import (
@@ -31,8 +32,13 @@ from recaudit.views import setting_json
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
-Actor = Annotated[str, Field(min_length=1, max_length=128)]
-Reason = Annotated[str, Field(max_length=1000)]
+# Free text is stored and shown in timelines and terminals: no control characters
+# (a reason may hold tabs and line breaks).
+Actor = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+                             description="1-128 characters, no control characters")]
+Reason = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$",
+                              description="up to 1000 characters, no control characters "
+                                          "but tab and line feed")]
 
 
 def _text_time(at: object) -> object:
@@ -42,13 +48,30 @@ def _text_time(at: object) -> object:
     return at
 
 
+# The earliest client time accepted (the stores keep times as milliseconds since then).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def in_range(at: datetime) -> str | None:
+    """Why an offset-carrying `at` cannot be stored, or None if it can."""
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        return "timestamp is out of range once converted to UTC"
+    if utc < EARLIEST:
+        return "timestamp must not be earlier than 1970-01-01T00:00:00.000Z"
+    return None
+
+
 def _aware(at: datetime | None) -> datetime | None:
     if at is None:
         return None
-    try:
-        return to_utc_millis(at)
-    except ValueError:
-        raise ValueError("timestamp must carry an offset, e.g. 2026-03-01T09:30:00.000Z") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("timestamp must carry an offset, e.g. 2026-03-01T09:30:00.000Z")
+    problem = in_range(at)
+    if problem is not None:
+        raise ValueError(problem)
+    return to_utc_millis(at)
 
 
 CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -137,6 +160,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
         description="Event-sourced audit backend for call recording.",
     )
     _install_error_handlers(app)
+    _document_errors(app)
     app.state.health = service.health
 
     @app.middleware("http")
@@ -228,6 +252,46 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     return app
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "string"}},
+        },
+    }},
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Describe every refusal with the contract's error shape in the OpenAPI document
+    (the framework would describe its own validation errors instead)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Error"] = ERROR_SCHEMA
+        refused = {"description": "refused; the code says why",
+                   "content": {"application/json": {
+                       "schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = responses["5XX"] = refused
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CommandRefused)
     async def refused(_request: Request, exc: CommandRefused) -> JSONResponse:
@@ -245,11 +309,32 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def read_model(_request: Request, exc: ReadModelError) -> JSONResponse:
         return error(exc.status, exc.code, str(exc))
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code, message, extra = _http_problem(request, exc)
+        answer = error(exc.status_code, code, message, **extra)
+        answer.headers.update(exc.headers or {})
+        return answer
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def store_down(request: Request, exc: Exception) -> JSONResponse:
         request.app.state.health.mark_down(exc)
         return error(503, "store_unavailable", f"the event store is unavailable: {exc}")
+
+
+def _http_problem(request: Request, exc: HTTPException) -> tuple[str, str, dict[str, Any]]:
+    """The framework's own refusals (no such route, a body it cannot parse), as code,
+    message and extra fields of the error shape."""
+    method, path = request.method, request.url.path
+    if exc.status_code == 404:
+        return "not_found", f"no route answers {method} {path}", {}
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return "method_not_allowed", f"{method} is not allowed on {path} (allowed: {allowed})", {}
+    if exc.status_code == 400:
+        return "invalid_request", f"body: {exc.detail}", {"fields": ["body"]}
+    return "http_error", str(exc.detail), {}
 
 
 def _describe(err: dict[str, Any]) -> tuple[str, str]:

@@ -29,7 +29,7 @@ from consumers.segments.errors import (
     UnsupportedMediaType,
 )
 from domain.clock import iso_millis
-from recaudit.api import ID_PATTERN
+from recaudit.api import ID_PATTERN, in_range
 
 MEDIA_TYPE = "audio/l16"
 CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -39,7 +39,7 @@ _TIMESTAMP = TypeAdapter(datetime)
 def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
     app.add_exception_handler(AudioRefused, _refused)  # type: ignore[arg-type]
 
-    @app.post("/calls/{call_id}/audio", status_code=202)
+    @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST)
     async def post_audio(call_id: CallIdPath, request: Request) -> JSONResponse:
         declared = check_content_type(request.headers.get("content-type"))
         rate = parse_rate(request.query_params.get("rate"), declared)
@@ -69,6 +69,24 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
         )
 
 
+# The route reads its query and body itself (raw PCM); this documents them.
+AUDIO_REQUEST: dict[str, Any] = {
+    "parameters": [
+        {"name": "at", "in": "query", "required": True,
+         "description": "the media time of the first sample (RFC 3339 with an offset)",
+         "schema": {"type": "string", "format": "date-time"}},
+        {"name": "rate", "in": "query", "required": True,
+         "description": "the sample rate in Hz",
+         "schema": {"type": "integer", "enum": list(SUPPORTED_RATES)}},
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "raw PCM: signed 16-bit little-endian mono samples",
+        "content": {"audio/L16": {"schema": {"type": "string", "format": "binary"}}},
+    },
+}
+
+
 def check_content_type(header: str | None) -> dict[str, str]:
     """The media type must be audio/L16 (mono); returns its parameters."""
     if header is None:
@@ -94,6 +112,9 @@ def parse_at(raw: str | None) -> datetime:
         raise InvalidAudio("at", f"{raw!r} is not an RFC 3339 timestamp") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidAudio("at", "must carry an offset, e.g. 2026-03-01T09:30:00.000Z")
+    problem = in_range(at)
+    if problem is not None:
+        raise InvalidAudio("at", problem)
     return at
 
 

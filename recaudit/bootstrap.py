@@ -17,6 +17,8 @@ from projections.facade import Projections
 from recaudit.admin import admin_router
 from recaudit.api import create_app
 from recaudit.audio_api import install_audio_routes
+from recaudit.auth import install as install_access
+from recaudit.auth import load_tokens
 from recaudit.committer import GroupCommitter
 from recaudit.eventstore import EventStore
 from recaudit.health import StoreHealth, postgres_probe
@@ -77,13 +79,14 @@ class Backend:
 
 
 # Events read per batch when the projections are rebuilt from the event store.
-REBUILD_BATCH = 5000
+REBUILD_BATCH = 20_000
 
 
 def build(settings: Settings, *, clock: Clock = system_clock,
           clickhouse: Client | None = None) -> Backend:
     """The backend for `settings`; `clickhouse` replaces the client the projections would
     open (tests share one embedded engine per process, one database per test)."""
+    tokens = load_tokens(settings)  # a malformed token configuration stops start-up here
     if settings.postgres_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(settings.event_store_env())
@@ -107,6 +110,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     install_audio_routes(app, segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH))))
+    install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
                    sealer=integrity_sealer(settings, segments.store))

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from projections.errors import ProjectionError
+from recaudit.auth import cli as auth_cli
 from recaudit.integrity import cli as integrity_cli
 from recaudit.settings import Settings, SettingsError
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--url", help="ask this running server to rebuild instead")
 
     integrity_cli.add_commands(sub)  # verify, seal
+    auth_cli.add_commands(sub)  # token
 
     args = parser.parse_args(argv)
     try:
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return rebuild_projections(args)
         if args.command in integrity_cli.COMMANDS:
             return integrity_cli.run(args)
+        if args.command in auth_cli.COMMANDS:
+            return auth_cli.run(args)
     except SettingsError as exc:
         print(f"recaudit: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -83,12 +87,23 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from recaudit.auth import load_tokens
     from recaudit.bootstrap import build
+    from recaudit.server import is_loopback
 
     settings = Settings.from_env(data_dir=args.data_dir)
+    tokens = load_tokens(settings)
+    if not tokens.enabled and not is_loopback(args.host):
+        print(f"recaudit: refusing to listen on {args.host}: no access tokens are configured, "
+              "so anyone who reaches the port could set policies and drive calls. Configure "
+              "tokens (RECAUDIT_TOKENS_FILE or RECAUDIT_TOKENS; `recaudit token` makes one) "
+              "or listen on a loopback address such as 127.0.0.1", file=sys.stderr)
+        return 2
     backend = build(settings)
     where = (settings.postgres_url and "PostgreSQL") or f"{settings.data_dir}/events.sqlite"
-    print(f"recaudit: event store {where}; listening on http://{args.host}:{args.port}")
+    access = f"on, {len(tokens)} tokens" if tokens.enabled else "off (loopback only)"
+    print(f"recaudit: event store {where}; access control {access}; "
+          f"listening on http://{args.host}:{args.port}")
     backend.start()
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then raises the signal again
     # under the handlers it found; these make that second raise harmless, so the

@@ -18,6 +18,9 @@
 | RECAUDIT_AUDIO_HELD_CALL_BYTES | most undecided audio held for one call (429) | 2097152 |
 | RECAUDIT_AUDIO_HELD_TOTAL_BYTES | most undecided audio held overall (429) | 268435456 |
 | RECAUDIT_AUDIO_SWEEP_MS | how often held audio is checked against the lateness bound | 1000 |
+| RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/auth | (none) |
+| RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
+| RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
 
 The embedded ClickHouse default is chdb://DATA_DIR/clickhouse (the engine in this process).
 """
@@ -55,6 +58,9 @@ class Settings:
     audio_held_call_bytes: int = 2 << 20
     audio_held_total_bytes: int = 256 << 20
     audio_sweep_ms: int = 1000
+    tokens_file: Path | None = None
+    tokens: str | None = None
+    max_body_bytes: int = 16 << 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -76,6 +82,9 @@ class Settings:
             audio_held_call_bytes=_int(env, "RECAUDIT_AUDIO_HELD_CALL_BYTES", 2 << 20),
             audio_held_total_bytes=_int(env, "RECAUDIT_AUDIO_HELD_TOTAL_BYTES", 256 << 20),
             audio_sweep_ms=_int(env, "RECAUDIT_AUDIO_SWEEP_MS", 1000),
+            tokens_file=_path(env, "RECAUDIT_TOKENS_FILE"),
+            tokens=env.get("RECAUDIT_TOKENS") or None,
+            max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -96,6 +105,8 @@ class Settings:
             raise SettingsError("RECAUDIT_KAFKA_TOPIC and RECAUDIT_KAFKA_DLQ_TOPIC must differ")
         _check_clickhouse(self.clickhouse_dsn, self.clickhouse_database)
         _check_audio(self)
+        if self.max_body_bytes < 1024:
+            raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")
 
     def clickhouse_url(self) -> str:
         """The ClickHouse DSN: the configured one, else the embedded engine under data_dir."""
@@ -135,6 +146,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else None
 
 
 def postgres_env(url: str) -> dict[str, str]:

@@ -1,0 +1,89 @@
+"""Calls outside a token's reach answer like calls that do not exist, and are never touched."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.rules import Mode
+from tests.security.conftest import BackendFactory
+from tests.security.helpers import Secured, TestClient, Tokens, error_of
+
+
+def test_a_foreign_call_answers_exactly_like_an_unknown_one(secured: Secured) -> None:
+    foreign = secured.new_call("globex", "gil")
+    for path in ("", "/timeline", "/recordings", "/recordings/1.wav"):
+        seen = secured.request("supervisor-acme", "GET", f"/calls/{foreign}{path}")
+        unknown = secured.request("supervisor-acme", "GET", f"/calls/no-such-call{path}")
+        assert error_of(seen) == error_of(unknown) == (404, "unknown_call")
+        assert seen.json()["error"]["message"].replace(foreign, "X") == \
+            unknown.json()["error"]["message"].replace("no-such-call", "X")
+
+
+def test_commands_on_a_foreign_call_record_nothing(secured: Secured) -> None:
+    foreign = secured.new_call("globex", "gil")
+    head = secured.head()
+    for command in ("recording/start", "recording/pause", "recording/resume",
+                    "recording/stop", "end"):
+        answer = secured.request("supervisor-acme", "POST", f"/calls/{foreign}/{command}",
+                                 json={"by": "sue"})
+        assert error_of(answer) == (404, "unknown_call")
+    assert secured.head() == head  # not even a CommandRejected on the other org's call
+    assert secured.backend.service.timeline(foreign).to_json()["rejected"] == []
+
+
+def test_starting_a_call_with_a_foreign_call_id_records_nothing(secured: Secured) -> None:
+    foreign = secured.new_call("globex", "gil")
+    head = secured.head()
+    answer = secured.request("supervisor-acme", "POST", "/calls", json={
+        "call_id": foreign, "org_id": "acme", "agent_id": "amy", "direction": "inbound"})
+    assert error_of(answer) == (409, "call_id_taken")
+    assert "globex" not in answer.text and "gil" not in answer.text
+    assert secured.head() == head
+    status = secured.backend.service.call(foreign).status
+    assert (status.org_id, status.agent_id) == ("globex", "gil")
+
+
+def test_an_own_call_id_reused_is_the_usual_refusal(secured: Secured) -> None:
+    """Within reach, starting an existing call is refused by the rules (and recorded)."""
+    own = secured.new_call("acme", "amy")
+    head = secured.head()
+    answer = secured.request("supervisor-acme", "POST", "/calls", json={
+        "call_id": own, "org_id": "acme", "agent_id": "amy", "direction": "inbound"})
+    assert error_of(answer) == (409, "invalid_state")
+    assert secured.head() == head + 1
+
+
+def test_an_agent_may_not_reach_a_colleagues_call(secured: Secured) -> None:
+    colleague = secured.new_call("acme", "amy")
+    head = secured.head()
+    answer = secured.request("agent-bob", "POST", f"/calls/{colleague}/end", json={"by": "bob"})
+    assert error_of(answer) == (404, "unknown_call")
+    assert secured.head() == head
+    answer = secured.request("agent-amy", "POST", f"/calls/{colleague}/end", json={"by": "amy"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_an_invalid_call_id_is_refused_by_validation_not_looked_up(secured: Secured) -> None:
+    head = secured.head()
+    answer = secured.request("supervisor-acme", "GET", "/calls/bad%20id")
+    assert error_of(answer) == (422, "invalid_request")
+    assert secured.head() == head
+
+
+@pytest.mark.postgres
+def test_reach_is_decided_on_postgresql_too(make_backend: BackendFactory,
+                                            postgres_url: str) -> None:
+    tokens = Tokens.issue()
+    backend = make_backend({"RECAUDIT_TOKENS": tokens.config()}, postgres_url=postgres_url)
+    backend.service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="setup")
+    backend.service.set_policy("globex", mode=Mode.ON_DEMAND, changed_by="setup")
+    secured = Secured(backend, tokens, TestClient(backend.app))
+    own, foreign = secured.new_call("acme", "bob"), secured.new_call("globex", "gil")
+    head = secured.head()
+    answer = secured.request("supervisor-acme", "POST", f"/calls/{foreign}/end",
+                             json={"by": "sue"})
+    assert error_of(answer) == (404, "unknown_call")
+    assert secured.head() == head
+    answer = secured.request("supervisor-acme", "POST", f"/calls/{own}/end", json={"by": "sue"})
+    assert answer.status_code == 200, answer.text
+    assert secured.head() == head + 1
