@@ -23,6 +23,7 @@ from recaudit.bootstrap import build
 from recaudit.kafka.relay import tracking_recorder
 from recaudit.settings import Settings
 from tests.kafka.helpers import kafka_env, kill, start_cli
+from tests.kafka.helpers import states_snapshot as _snapshot
 from tests.support import wait_until
 from tests.workload import clean_run_states, drive, set_policies
 
@@ -31,21 +32,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 SEED = 20261125
 PROCESSES = {"relay": ["relay"], "call-states": ["consume", "call-states"],
              "projections": ["consume", "projections"]}
-
-
-def _snapshot(path: Path) -> dict[str, tuple[object, ...]]:
-    import sqlite3
-
-    if not path.exists():
-        return {}
-    try:
-        db = sqlite3.connect(path, timeout=5)
-        rows = db.execute("SELECT call_id, org_id, state, recording_no, rejections, version "
-                          "FROM call_state").fetchall()
-        db.close()
-    except sqlite3.OperationalError:
-        return {}
-    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path: Path) -> None:

@@ -80,3 +80,19 @@ def kafka_env(settings: Settings) -> dict[str, str]:
         "RECAUDIT_KAFKA_PARTITIONS": str(settings.kafka_partitions),
     })
     return env
+
+
+def states_snapshot(path: Path) -> dict[str, tuple[object, ...]]:
+    """The call-states consumer's rows in `path`, read from outside its process."""
+    import sqlite3
+
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        rows = db.execute("SELECT call_id, org_id, state, recording_no, rejections, version "
+                          "FROM call_state").fetchall()
+        db.close()
+    except sqlite3.OperationalError:
+        return {}
+    return {row[0]: tuple(row[1:]) for row in rows}

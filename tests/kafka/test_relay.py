@@ -26,6 +26,7 @@ from tests.kafka.helpers import (
     kill,
     read_topic,
     start_cli,
+    states_snapshot,
 )
 from tests.support import wait_until
 from tests.workload import clean_run_states, drive, set_policies
@@ -222,16 +223,4 @@ def _rows(path: Path) -> int:
     return len(_snapshot(path))
 
 
-def _snapshot(path: Path) -> dict[str, tuple[object, ...]]:
-    if not path.exists():
-        return {}
-    import sqlite3
-
-    try:
-        db = sqlite3.connect(path, timeout=5)
-        rows = db.execute("SELECT call_id, org_id, state, recording_no, rejections, version "
-                          "FROM call_state").fetchall()
-        db.close()
-    except sqlite3.OperationalError:
-        return {}
-    return {row[0]: tuple(row[1:]) for row in rows}
+_snapshot = states_snapshot
