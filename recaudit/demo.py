@@ -132,7 +132,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
     print()
     if in_process:
         print(f"The backend ran in this process; its data is in {data_dir}.")
-        print(f"Look at it with: recaudit serve --data-dir {data_dir}")
+        print(f"Look at it with: recaudit serve --data-dir {data_dir}  (in a checkout: make serve)")
         url = "http://127.0.0.1:8080"
     if example:
         print(f"  curl {url}/calls/{example}")
