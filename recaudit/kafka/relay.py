@@ -53,8 +53,10 @@ def producer_for(bootstrap: str, **overrides: object) -> KafkaProducer:
         linger_ms=5,
         batch_size=256 * 1024,
         max_in_flight_requests_per_connection=5,
-        delivery_timeout_ms=120_000,
-        request_timeout_ms=30_000,
+        # Short: a batch stuck across a broker restart fails within half a minute,
+        # and the relay then resends it with a fresh producer.
+        delivery_timeout_ms=30_000,
+        request_timeout_ms=10_000,
     )
     config.update(overrides)
     return KafkaProducer(**config)
@@ -117,7 +119,7 @@ class Relay:
     def _confirm(self, batch: tuple[int, list[Any]]) -> None:
         last, futures = batch
         for future in futures:
-            future.get(timeout=120)  # raises if the broker did not acknowledge
+            future.get(timeout=60)  # raises if the broker did not acknowledge
         try:
             self.tracking.insert_tracking(Tracking(self.store.name, last))
         except IntegrityError:
