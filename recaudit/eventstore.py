@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import Recording
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -60,9 +60,11 @@ class EventStore(Application[UUID]):
         return self._get(policy_stream_id(org_id), None)
 
     def _get(self, stream_id: UUID, version: int | None) -> Any:
-        if stream_id not in self.repository:
+        # One read: `in repository` would replay the stream once more before `get`.
+        try:
+            return self.repository.get(stream_id, version=version)
+        except AggregateNotFoundError:
             return None
-        return self.repository.get(stream_id, version=version)
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         """The global position of one stored event, or None if it is not stored."""
