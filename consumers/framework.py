@@ -20,6 +20,8 @@ from typing import Protocol
 from domain.published import PublishedEvent
 
 log = logging.getLogger(__name__)
+# Most events a lingering runner gathers into one batch.
+MAX_BATCH = 5000
 
 
 class FeedError(Exception):
@@ -35,6 +37,14 @@ class FeedUnavailable(FeedError):
 
 
 class Consumer(Protocol):
+    """Applies batches of events to one store.
+
+    A consumer may also have a `linger` attribute (seconds, default 0): how long the
+    runner keeps gathering events after the first of a batch arrives, for stores that
+    prefer fewer, larger writes (ClickHouse makes a part per insert). Events are then
+    applied up to `linger` later; a full batch is applied at once.
+    """
+
     name: str
 
     def resume_position(self) -> int:
@@ -78,10 +88,12 @@ class ConsumerRunner:
     """Drives one consumer from one feed until stopped (SIGTERM sets `stop`)."""
 
     def __init__(self, feed: EventFeed, consumer: Consumer, *, poll_timeout: float = 0.2,
-                 backoff: float = 0.5) -> None:
+                 backoff: float = 0.5, max_batch: int = MAX_BATCH) -> None:
         self.feed = feed
         self.consumer = consumer
         self.poll_timeout = poll_timeout
+        self.linger = float(getattr(consumer, "linger", 0.0))
+        self.max_batch = max_batch
         self.backoff = backoff
         self.stop = threading.Event()
         self.stats = RunnerStats()
@@ -112,6 +124,8 @@ class ConsumerRunner:
                 batch = subscription.poll(self.poll_timeout)
                 if not batch:
                     continue
+                if self.linger > 0:
+                    batch = self._gather(subscription, batch)
                 self.consumer.apply(batch)
                 subscription.commit()
                 self.stats.batches += 1
@@ -121,6 +135,22 @@ class ConsumerRunner:
                     self._progress.notify_all()
         finally:
             subscription.close()
+
+    def _gather(self, subscription: Subscription,
+                batch: list[PublishedEvent]) -> list[PublishedEvent]:
+        """More events for `batch`, for up to `linger` seconds or `max_batch` events.
+
+        A call's events rise in position, so ordering the gathered batch by position
+        keeps every call's events in order, as each single poll does.
+        """
+        deadline = time.monotonic() + self.linger
+        while len(batch) < self.max_batch and not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            batch += subscription.poll(remaining)
+        batch.sort(key=lambda event: event.position)
+        return batch
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until an event at `position` or later has been applied, or `timeout`."""

@@ -80,8 +80,12 @@ class ProjectionConsumer:
     """A `consumers.framework.Consumer` writing the projection tables of one database."""
 
     def __init__(self, tables: Tables, *, name: str = DEFAULT_NAME,
-                 cache_size: int = CACHE_SIZE, progress: Progress | None = None) -> None:
+                 cache_size: int = CACHE_SIZE, progress: Progress | None = None,
+                 linger: float = 0.0) -> None:
         self.name = name
+        # Every insert makes a part in each table, and ClickHouse works best with about one
+        # insert a second: the runner gathers events this long into one batch.
+        self.linger = linger
         self.tables = tables
         self.cache_size = cache_size
         self.progress = progress or Progress()

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 class Projections:
     def __init__(self, dsn: str, database: str, *, client: Client | None = None,
-                 name: str = DEFAULT_NAME) -> None:
+                 name: str = DEFAULT_NAME, linger: float = 0.0) -> None:
         self.target = engine.parse(dsn)
+        self.linger = linger
         self.database = schema.check_identifier(database)
         self.name = name
         self.progress = Progress()
@@ -69,7 +70,8 @@ class Projections:
         with self._lock:
             if self._consumer is None:
                 self._consumer = ProjectionConsumer(Tables(client, self.database),
-                                                    name=self.name, progress=self.progress)
+                                                    name=self.name, progress=self.progress,
+                                                    linger=self.linger)
             return self._consumer
 
     def rebuild(self, feed: EventFeed, progress: ProgressCallback | None = None) -> RebuildReport:

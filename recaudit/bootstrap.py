@@ -22,11 +22,12 @@ from recaudit.auth import load_tokens
 from recaudit.committer import GroupCommitter
 from recaudit.eventstore import EventStore
 from recaudit.health import StoreHealth, postgres_probe
+from recaudit.integrity.recordings import AnnouncingStore, FinishedInbox
 from recaudit.integrity.sealer import Sealer
 from recaudit.integrity.wiring import integrity_sealer
 from recaudit.localfeed import LocalFeed
 from recaudit.pipeline import Pipeline
-from recaudit.segment_wiring import segment_consumer, segment_desk
+from recaudit.segment_wiring import recording_store, segment_consumer, segment_desk
 from recaudit.service import RecordingService
 from recaudit.settings import Settings
 
@@ -91,7 +92,10 @@ def build(settings: Settings, *, clock: Clock = system_clock,
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(settings.event_store_env())
     committer = GroupCommitter(store, max_batch=settings.group_commit_max)
-    segments = segment_desk(settings, store, committer, clock)
+    # The sealer learns of each finished recording from the store the desk writes through.
+    finished = FinishedInbox()
+    segments = segment_desk(settings, store, committer, clock,
+                            AnnouncingStore(recording_store(settings), finished))
     service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock,
                                watermark=segments)
     if settings.postgres_url is not None:
@@ -102,7 +106,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     consumers_dir = settings.data_dir / "consumers"
     pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
     projections = Projections(settings.clickhouse_url(), settings.clickhouse_database,
-                              client=clickhouse)
+                              client=clickhouse, linger=settings.projection_linger_ms / 1000)
     pipeline.add(projections.name, projections.consumer)
     # Audio is held in the API process, so the segment consumer must run beside it.
     pipeline.add("segments", segment_consumer(settings, segments), standalone=False)
@@ -113,7 +117,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
-                   sealer=integrity_sealer(settings, segments.store))
+                   sealer=integrity_sealer(settings, segments.store, inbox=finished))
 
 
 def _feed(settings: Settings, store: EventStore) -> tuple[EventFeed, Relay | None]:

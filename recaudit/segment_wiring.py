@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from consumers.segments import AudioLimits, FilesystemSegmentStore, SegmentConsumer, SegmentDesk
+from consumers.segments import (
+    AudioLimits,
+    FilesystemSegmentStore,
+    SegmentConsumer,
+    SegmentDesk,
+    SegmentStore,
+)
 from domain.clock import Clock
 from domain.ids import call_stream_id
 from recaudit.committer import GroupCommitter, Positions, UnitOfWork
@@ -22,8 +28,10 @@ RECORDINGS_DIR = "recordings"
 
 
 def segment_desk(
-    settings: Settings, store: EventStore, committer: GroupCommitter, clock: Clock
+    settings: Settings, store: EventStore, committer: GroupCommitter, clock: Clock,
+    recordings: SegmentStore | None = None,
 ) -> SegmentDesk:
+    """The desk; `recordings` replaces the filesystem store under the data directory."""
     limits = AudioLimits(
         lateness_ms=settings.audio_lateness_ms,
         held_per_call=settings.audio_held_call_bytes,
@@ -31,12 +39,16 @@ def segment_desk(
         skew_ms=int(settings.clock_skew.total_seconds() * 1000),
     )
     return SegmentDesk(
-        FilesystemSegmentStore(settings.data_dir / RECORDINGS_DIR),
+        recordings or recording_store(settings),
         limits=limits,
         clock=clock,
         call_version=latest_version(store),
         barrier=commit_barrier(committer),
     )
+
+
+def recording_store(settings: Settings) -> SegmentStore:
+    return FilesystemSegmentStore(settings.data_dir / RECORDINGS_DIR)
 
 
 def segment_consumer(settings: Settings, desk: SegmentDesk) -> Callable[[], SegmentConsumer]:

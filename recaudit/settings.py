@@ -14,6 +14,7 @@
 | RECAUDIT_CONSUMER_BATCH | most events a consumer applies in one batch | 1000 |
 | RECAUDIT_CLICKHOUSE_DSN | http://user:pw@host:8123 (a server) or chdb:///abs/path | (embedded) |
 | RECAUDIT_CLICKHOUSE_DATABASE | the ClickHouse database of the projections | recaudit |
+| RECAUDIT_PROJECTION_LINGER_MS | how long the projection consumer gathers events per insert | 500 |
 | RECAUDIT_AUDIO_LATENESS_MS | how long audio may wait for a late command (then: too_late) | 10000 |
 | RECAUDIT_AUDIO_HELD_CALL_BYTES | most undecided audio held for one call (429) | 2097152 |
 | RECAUDIT_AUDIO_HELD_TOTAL_BYTES | most undecided audio held overall (429) | 268435456 |
@@ -33,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 
@@ -54,6 +56,7 @@ class Settings:
     consumer_batch: int = 1000
     clickhouse_dsn: str | None = None
     clickhouse_database: str = "recaudit"
+    projection_linger_ms: int = 500
     audio_lateness_ms: int = 10_000
     audio_held_call_bytes: int = 2 << 20
     audio_held_total_bytes: int = 256 << 20
@@ -63,7 +66,7 @@ class Settings:
     max_body_bytes: int = 16 << 10
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
         settings = cls(
             data_dir=Path(env.get("RECAUDIT_DATA_DIR", "recaudit-data")),
@@ -78,6 +81,7 @@ class Settings:
             consumer_batch=_int(env, "RECAUDIT_CONSUMER_BATCH", 1000),
             clickhouse_dsn=env.get("RECAUDIT_CLICKHOUSE_DSN") or None,
             clickhouse_database=env.get("RECAUDIT_CLICKHOUSE_DATABASE") or "recaudit",
+            projection_linger_ms=_int(env, "RECAUDIT_PROJECTION_LINGER_MS", 500),
             audio_lateness_ms=_int(env, "RECAUDIT_AUDIO_LATENESS_MS", 10_000),
             audio_held_call_bytes=_int(env, "RECAUDIT_AUDIO_HELD_CALL_BYTES", 2 << 20),
             audio_held_total_bytes=_int(env, "RECAUDIT_AUDIO_HELD_TOTAL_BYTES", 256 << 20),
@@ -104,6 +108,8 @@ class Settings:
         if self.kafka_topic == self.kafka_dlq_topic:
             raise SettingsError("RECAUDIT_KAFKA_TOPIC and RECAUDIT_KAFKA_DLQ_TOPIC must differ")
         _check_clickhouse(self.clickhouse_dsn, self.clickhouse_database)
+        if not 0 <= self.projection_linger_ms <= 60_000:
+            raise SettingsError("RECAUDIT_PROJECTION_LINGER_MS must be between 0 and 60000")
         _check_audio(self)
         if self.max_body_bytes < 1024:
             raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")

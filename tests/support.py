@@ -22,7 +22,8 @@ def require_service(name: str, reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0,
+               what: str = "condition") -> None:
     """Poll `condition` until it holds; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

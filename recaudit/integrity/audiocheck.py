@@ -3,11 +3,10 @@ against its seal (sealed recordings) or against each other (recordings not seale
 
 from __future__ import annotations
 
-from recaudit.integrity.chain import GENESIS, RecordingSeal, recording_hash
+from recaudit.integrity.chain import GENESIS, RecordingKey, RecordingSeal, recording_hash
 from recaudit.integrity.findings import Finding, Kind
 from recaudit.integrity.recordings import (
     RecordingFiles,
-    RecordingKey,
     claimed_sha256,
     describe,
     sha256_of,

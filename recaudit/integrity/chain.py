@@ -65,6 +65,9 @@ class Link:
                         self.payload_sha256)
 
 
+RecordingKey = tuple[str, str, int]  # (org_id, call_id, recording_no)
+
+
 @dataclass(frozen=True)
 class RecordingSeal:
     """The seal of one finished recording: its audio and manifest digests, chained."""
@@ -80,7 +83,7 @@ class RecordingSeal:
     sealed_at: str
 
     @property
-    def key(self) -> tuple[str, str, int]:
+    def key(self) -> RecordingKey:
         return self.org_id, self.call_id, self.recording_no
 
 

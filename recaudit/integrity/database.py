@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from recaudit.integrity.chain import Link, RawEvent, RecordingSeal, raw_event
+from recaudit.integrity.chain import Link, RawEvent, RecordingKey, RecordingSeal, raw_event
 from recaudit.integrity.errors import ChainMoved
 
 LINKS = "integrity_links"
@@ -34,6 +34,7 @@ def create_statements(integer: str) -> list[str]:
         "org_id TEXT NOT NULL, call_id TEXT NOT NULL, recording_no BIGINT NOT NULL, "
         "audio_sha256 TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, prev TEXT NOT NULL, "
         "hash TEXT NOT NULL, sealed_at TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {RECORDINGS}_call_idx ON {RECORDINGS} (call_id, recording_no)",
     ]
 
 
@@ -117,6 +118,21 @@ class ChainDatabase:
     def recording_seals(self) -> list[RecordingSeal]:
         rows = self.rows(f"SELECT {SEAL_COLUMNS} FROM {RECORDINGS} ORDER BY seq")
         return [RecordingSeal(*row) for row in rows]
+
+    def last_recording_seal(self) -> RecordingSeal | None:
+        found = self.rows(f"SELECT {SEAL_COLUMNS} FROM {RECORDINGS} ORDER BY seq DESC LIMIT 1")
+        return RecordingSeal(*found[0]) if found else None
+
+    def sealed_recordings(self, keys: Iterable[RecordingKey]) -> set[RecordingKey]:
+        """Those of `keys` (org_id, call_id, recording_no) that have a seal."""
+        wanted = set(keys)
+        found: set[RecordingKey] = set()
+        for some in chunks(sorted({call_id for _, call_id, _ in wanted}), 500):
+            marks = ", ".join("?" * len(some))
+            sql = (f"SELECT org_id, call_id, recording_no FROM {RECORDINGS} "
+                   f"WHERE call_id IN ({marks})")
+            found.update((org, call, int(no)) for org, call, no in self.rows(sql, some))
+        return found & wanted
 
     def append_recording_seals(self, seals: Sequence[RecordingSeal], *, after: int) -> None:
         with self.exclusive(RECORDINGS):

@@ -34,8 +34,7 @@ class ChainHead:
 
 def current_head(db: ChainDatabase, seals: list[RecordingSeal] | None = None) -> ChainHead:
     link = db.last_link()
-    seals = db.recording_seals() if seals is None else seals
-    last = seals[-1] if seals else None
+    last = db.last_recording_seal() if seals is None else (seals[-1] if seals else None)
     return ChainHead(
         position=link.position if link else 0,
         global_hash=link.global_hash if link else GENESIS,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from consumers.segments import layout
-from consumers.segments.port import SegmentStore
-
-RecordingKey = tuple[str, str, int]  # (org_id, call_id, recording_no)
+from consumers.segments.port import Data, SegmentStore
+from recaudit.integrity.chain import RecordingKey
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,8 @@ class RecordingFiles:
 
     def finished(self) -> list[RecordingKey]:
         """Every recording with a manifest, sorted."""
-        found = []
-        for key in self.store.keys(""):
-            parts = key.split("/")
-            if len(parts) == 4 and parts[3] == layout.MANIFEST and parts[2].isdigit():
-                found.append((parts[0], parts[1], int(parts[2])))
+        found = [recording for key in self.store.keys("")
+                 if (recording := manifest_of(key)) is not None]
         return sorted(found)
 
     def manifest(self, key: RecordingKey) -> bytes | None:
@@ -41,6 +39,68 @@ class RecordingFiles:
         for piece in pieces:
             digest.update(piece)
         return digest.hexdigest()
+
+
+def manifest_of(key: str) -> RecordingKey | None:
+    """The recording whose manifest is stored under `key`, or None for any other key."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[3] == layout.MANIFEST and parts[2].isdigit():
+        return parts[0], parts[1], int(parts[2])
+    return None
+
+
+class FinishedInbox:
+    """Recordings finished by this process and not yet looked at by the sealer.
+
+    The sealer of `recaudit serve` takes them each round instead of listing every
+    recording ever stored, so a round costs what is new, not what has accumulated.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: set[RecordingKey] = set()
+
+    def add(self, key: RecordingKey) -> None:
+        with self._lock:
+            self._keys.add(key)
+
+    def take(self) -> set[RecordingKey]:
+        with self._lock:
+            taken, self._keys = self._keys, set()
+        return taken
+
+
+class AnnouncingStore:
+    """A segment store that tells an inbox of every manifest once it is stored."""
+
+    def __init__(self, store: SegmentStore, inbox: FinishedInbox) -> None:
+        self.inner = store
+        self.inbox = inbox
+
+    def put(self, key: str, data: Data) -> int:
+        stored = self.inner.put(key, data)
+        recording = manifest_of(key)
+        if recording is not None:
+            self.inbox.add(recording)
+        return stored
+
+    def get(self, key: str) -> bytes | None:
+        return self.inner.get(key)
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        return self.inner.stream(key)
+
+    def size(self, key: str) -> int | None:
+        return self.inner.size(key)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return self.inner.keys(prefix)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def recover(self) -> int:
+        return self.inner.recover()
 
 
 def sha256_of(data: bytes) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from domain.clock import Clock, iso_millis, system_clock
 from recaudit.integrity.database import ChainDatabase
 from recaudit.integrity.head import ChainHead, current_head
-from recaudit.integrity.recordings import RecordingFiles
+from recaudit.integrity.recordings import FinishedInbox, RecordingFiles
 from recaudit.integrity.sealing import RecordingSealer, seal_events
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,10 @@ class SealSummary:
 
 class Sealer:
     def __init__(self, connect: Callable[[], ChainDatabase], files: RecordingFiles | None, *,
-                 interval: float = 1.0, batch: int = BATCH, clock: Clock = system_clock) -> None:
+                 interval: float = 1.0, batch: int = BATCH, clock: Clock = system_clock,
+                 inbox: FinishedInbox | None = None) -> None:
         self._connect = connect
-        self._recordings = RecordingSealer(files) if files is not None else None
+        self._recordings = RecordingSealer(files, inbox) if files is not None else None
         self.interval = interval
         self.batch = batch
         self.clock = clock

@@ -15,6 +15,7 @@ from recaudit.integrity.chain import (
     GENESIS,
     Link,
     RawEvent,
+    RecordingKey,
     RecordingSeal,
     link_for,
     seal_recording,
@@ -22,8 +23,8 @@ from recaudit.integrity.chain import (
 from recaudit.integrity.database import ChainDatabase
 from recaudit.integrity.errors import ChainMoved
 from recaudit.integrity.recordings import (
+    FinishedInbox,
     RecordingFiles,
-    RecordingKey,
     claimed_sha256,
     describe,
     sha256_of,
@@ -69,25 +70,37 @@ def link_events(events: list[RawEvent], last: Link | None, stream_heads: dict[st
 
 @dataclass
 class RecordingSealer:
-    """Seals finished recordings; remembers which are sealed between rounds."""
+    """Seals finished recordings.
+
+    The first round (and any round after another sealer got ahead) lists every finished
+    recording and seals those without a seal. With an inbox, later rounds look only at
+    the recordings announced since, and at those refused before (kept until they match
+    or verification reports them), so a round's cost does not grow with the store.
+    """
 
     files: RecordingFiles
-    _known: set[RecordingKey] | None = None
-    _last: tuple[int, str] = (0, GENESIS)
+    inbox: FinishedInbox | None = None
+    _last: tuple[int, str] | None = None  # the chain's (seq, hash); None: list everything
     _refused: set[RecordingKey] = field(default_factory=set)
 
     def seal(self, db: ChainDatabase, sealed_at: str) -> int:
-        if self._known is None:
-            self._load(db)
-        known = self._known or set()
+        if self._last is None or self.inbox is None:
+            announced = self.inbox.take() if self.inbox is not None else set()
+            last = db.last_recording_seal()
+            self._last = (last.seq, last.hash) if last else (0, GENESIS)
+            candidates = announced | set(self.files.finished())
+            sealed = {seal.key for seal in db.recording_seals()} if candidates else set()
+        else:
+            candidates = self.inbox.take() | self._refused
+            sealed = db.sealed_recordings(candidates) if candidates else set()
+        self._refused -= sealed
         seals: list[RecordingSeal] = []
         seq, prev = self._last
-        for key in self.files.finished():
-            if key in known:
-                continue
+        for key in sorted(candidates - sealed):
             digests = self._digests(key)
             if digests is None:
                 continue
+            self._refused.discard(key)
             seq += 1
             seals.append(seal_recording(seq, key, *digests, prev=prev, sealed_at=sealed_at))
             prev = seals[-1].hash
@@ -96,16 +109,10 @@ class RecordingSealer:
         try:
             db.append_recording_seals(seals, after=self._last[0])
         except ChainMoved:
-            self._known = None  # another sealer was quicker: reload next round
+            self._last = None  # another sealer was quicker: list everything next round
             return 0
-        known.update(seal.key for seal in seals)
         self._last = (seq, prev)
         return len(seals)
-
-    def _load(self, db: ChainDatabase) -> None:
-        seals = db.recording_seals()
-        self._known = {seal.key for seal in seals}
-        self._last = (seals[-1].seq, seals[-1].hash) if seals else (0, GENESIS)
 
     def _digests(self, key: RecordingKey) -> tuple[str, str] | None:
         """(audio, manifest) digests, or None if the two disagree: that is left unsealed

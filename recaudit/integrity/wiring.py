@@ -6,7 +6,7 @@ from pathlib import Path
 
 from consumers.segments import FilesystemSegmentStore, SegmentStore
 from recaudit.integrity.database import ChainDatabase
-from recaudit.integrity.recordings import RecordingFiles
+from recaudit.integrity.recordings import FinishedInbox, RecordingFiles
 from recaudit.integrity.sealer import Sealer
 from recaudit.segment_wiring import RECORDINGS_DIR
 from recaudit.settings import Settings
@@ -29,7 +29,9 @@ def recording_files(settings: Settings) -> RecordingFiles:
 
 
 def integrity_sealer(settings: Settings, segments: SegmentStore | None = None,
-                     *, interval: float = 1.0) -> Sealer:
-    """The sealer for `settings`; `segments` is the segment store the process writes to."""
+                     *, interval: float = 1.0, inbox: FinishedInbox | None = None) -> Sealer:
+    """The sealer for `settings`; `segments` is the segment store the process writes to,
+    `inbox` where it announces the recordings it finishes."""
     files = RecordingFiles(segments) if segments is not None else recording_files(settings)
-    return Sealer(lambda: open_database(settings, read_only=False), files, interval=interval)
+    return Sealer(lambda: open_database(settings, read_only=False), files, interval=interval,
+                  inbox=inbox)

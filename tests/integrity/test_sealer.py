@@ -6,14 +6,17 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from consumers.segments import layout
+from domain.rules import Mode
 from recaudit.bootstrap import Backend
 from recaudit.integrity.postgres_db import PostgresChainDatabase
+from recaudit.integrity.recordings import AnnouncingStore
 from recaudit.integrity.sqlite_db import SqliteChainDatabase
 from recaudit.integrity.wiring import integrity_sealer, open_database
 from recaudit.settings import Settings
-from tests.integrity.scene import check, seal
+from tests.integrity.scene import check, record_audio, seal
 from tests.support import wait_until
-from tests.workload import drive, set_policies
+from tests.workload import ORGS, drive, set_policies
 
 
 def sealed_position(settings: Settings) -> int:
@@ -99,3 +102,56 @@ def test_the_table_names_are_the_event_store_s(backend: Backend) -> None:
                 else SqliteChainDatabase.events_table)
     recorder: Any = backend.store.recorder
     assert expected.split(".")[-1] == recorder.events_table_name
+
+
+def test_after_its_first_round_the_serving_sealer_never_lists_the_recordings(
+        backend: Backend, settings: Settings, monkeypatch: Any) -> None:
+    """Recordings finished in the process are announced to the sealer, so a round costs
+    what is new: listing every recording each second grew with the store (and slowed
+    the whole server down under sustained load)."""
+    sealer, announcing = backend.sealer, backend.segments and backend.segments.store
+    assert sealer is not None and isinstance(announcing, AnnouncingStore)
+    set_policies(backend.service)
+    record_audio(backend, ("old-1", "old-2"))
+    assert sealer.seal_once().recordings == 2  # the first round lists what is there
+    listed: list[str] = []
+    inner: Any = announcing.inner
+    keys = inner.keys
+    monkeypatch.setattr(inner, "keys", lambda prefix="": listed.append(prefix) or keys(prefix))
+    record_audio(backend, ("new-1", "new-2", "new-3"))
+    summary = sealer.seal_once()
+    assert summary.recordings == 3 and summary.head.recordings_seq == 5
+    assert sealer.seal_once().recordings == 0
+    assert "" not in listed  # the desk lists one recording's parts; nobody lists them all
+    report = check(settings)
+    assert report.clean and report.sealed_recordings == 5 and report.unsealed_recordings == 0
+
+
+def test_a_recording_announced_twice_is_sealed_once(backend: Backend, settings: Settings) -> None:
+    sealer, announcing = backend.sealer, backend.segments and backend.segments.store
+    assert sealer is not None and announcing is not None
+    set_policies(backend.service)
+    sealer.seal_once()
+    record_audio(backend, ("twice-1",))
+    assert sealer.seal_once().recordings == 1
+    manifest = layout.manifest_key(ORGS[Mode.ALWAYS_ON], "twice-1", 1)
+    stored = announcing.get(manifest)
+    assert stored is not None
+    announcing.put(manifest, stored)  # e.g. written again by recovery after a crash
+    assert sealer.seal_once().recordings == 0
+    assert check(settings).sealed_recordings == 1
+
+
+def test_a_sealer_overtaken_by_another_lists_everything_again(
+        backend: Backend, settings: Settings) -> None:
+    sealer = backend.sealer
+    assert sealer is not None and backend.segments is not None
+    set_policies(backend.service)
+    sealer.seal_once()
+    record_audio(backend, ("race-1", "race-2"))
+    assert seal(settings).recordings == 2  # another process got there first
+    record_audio(backend, ("race-3",))
+    assert sealer.seal_once().recordings == 0  # its append finds the chain moved on
+    assert sealer.seal_once().recordings == 1  # and the next round starts over
+    report = check(settings)
+    assert report.clean and report.sealed_recordings == 3
