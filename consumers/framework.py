@@ -88,12 +88,16 @@ class ConsumerRunner:
     """Drives one consumer from one feed until stopped (SIGTERM sets `stop`)."""
 
     def __init__(self, feed: EventFeed, consumer: Consumer, *, poll_timeout: float = 0.2,
-                 backoff: float = 0.5, max_batch: int = MAX_BATCH) -> None:
+                 backoff: float = 0.5, max_batch: int = MAX_BATCH,
+                 fault_pause: float = 0.0) -> None:
         self.feed = feed
         self.consumer = consumer
         self.poll_timeout = poll_timeout
         self.linger = float(getattr(consumer, "linger", 0.0))
         self.max_batch = max_batch
+        # Fault-injection runs only: a pause before applying a batch and before
+        # acknowledging it, so that a kill at a random moment often lands in between.
+        self.fault_pause = fault_pause
         self.backoff = backoff
         self.stop = threading.Event()
         self.stats = RunnerStats()
@@ -126,7 +130,9 @@ class ConsumerRunner:
                     continue
                 if self.linger > 0:
                     batch = self._gather(subscription, batch)
+                self._fault_pause()
                 self.consumer.apply(batch)
+                self._fault_pause()
                 subscription.commit()
                 self.stats.batches += 1
                 self.stats.events += len(batch)
@@ -135,6 +141,10 @@ class ConsumerRunner:
                     self._progress.notify_all()
         finally:
             subscription.close()
+
+    def _fault_pause(self) -> None:
+        if self.fault_pause > 0:
+            time.sleep(self.fault_pause)
 
     def _gather(self, subscription: Subscription,
                 batch: list[PublishedEvent]) -> list[PublishedEvent]:

@@ -101,7 +101,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     if settings.postgres_url is not None:
         service.health = StoreHealth(postgres_probe(settings.postgres_url))
     feed, relay = _feed(settings, store)
-    pipeline = Pipeline(feed)
+    pipeline = Pipeline(feed, fault_pause=settings.fault_pause_ms / 1000)
     # Consumers are registered here by name, one factory each; `serve` starts them all.
     consumers_dir = settings.data_dir / "consumers"
     pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))

@@ -21,6 +21,7 @@ class Pipeline:
     consumers: dict[str, Consumer] = field(default_factory=dict)
     runners: dict[str, ConsumerRunner] = field(default_factory=dict)
     in_process_only: set[str] = field(default_factory=set)
+    fault_pause: float = 0.0  # see ConsumerRunner; fault-injection runs only
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def add(self, name: str, factory: Callable[[], Consumer], *, standalone: bool = True) -> None:
@@ -42,7 +43,8 @@ class Pipeline:
         for name in list(only if only is not None else self.factories):
             if name in self.runners:
                 continue
-            runner = ConsumerRunner(self.feed, self.consumer(name))
+            runner = ConsumerRunner(self.feed, self.consumer(name),
+                                    fault_pause=self.fault_pause)
             self.runners[name] = runner
             self._threads.append(runner.start())
 

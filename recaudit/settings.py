@@ -22,6 +22,7 @@
 | RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/auth | (none) |
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
+| RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |
 
 The embedded ClickHouse default is chdb://DATA_DIR/clickhouse (the engine in this process).
 """
@@ -64,6 +65,7 @@ class Settings:
     tokens_file: Path | None = None
     tokens: str | None = None
     max_body_bytes: int = 16 << 10
+    fault_pause_ms: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -89,6 +91,7 @@ class Settings:
             tokens_file=_path(env, "RECAUDIT_TOKENS_FILE"),
             tokens=env.get("RECAUDIT_TOKENS") or None,
             max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
+            fault_pause_ms=_int(env, "RECAUDIT_FAULT_PAUSE_MS", 0),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -111,6 +114,8 @@ class Settings:
         if not 0 <= self.projection_linger_ms <= 60_000:
             raise SettingsError("RECAUDIT_PROJECTION_LINGER_MS must be between 0 and 60000")
         _check_audio(self)
+        if not 0 <= self.fault_pause_ms <= 10_000:
+            raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:
             raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")
 

@@ -1,6 +1,10 @@
 """The relay and every standalone consumer SIGKILLed at random moments during a live run.
 
-A fixed seed picks which process dies and when; each is restarted at once.
+A fixed seed picks when each process dies; each is restarted at once and killed
+again a few seconds later, all through a continuous run of calls, so most kills
+land while the process is working through a backlog. Consumers pause before
+applying and before acknowledging each batch (RECAUDIT_FAULT_PAUSE_MS), so many
+kills fall between those steps.
 Afterwards the downstream state and the ClickHouse timelines must equal what a
 clean run computes from the event store. (The segment consumer lives in the
 API process; its own kill-and-restart proof is tests/segments/test_crash_recovery.py.)
@@ -32,6 +36,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 SEED = 20261125
 PROCESSES = {"relay": ["relay"], "call-states": ["consume", "call-states"],
              "projections": ["consume", "projections"]}
+# Three phases of traffic: consumers killed, then the relay, then all of them. Alone,
+# each shows its own mistakes: a relay restarted at the same time re-sends recent events,
+# which can hide a consumer that lost a batch it had acknowledged.
+PHASE_SECONDS = 20
+PHASES = [{"call-states", "projections"}, {"relay"}, set(PROCESSES)]
+# Each process is killed this long after it was (re)started: long enough to have joined
+# its consumer group and to be working through the backlog built up while it was down,
+# short enough to die many times.
+LIFETIME = (1.5, 5.0)
 
 
 def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path: Path) -> None:
@@ -41,34 +54,57 @@ def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path
     env = kafka_env(settings)
     env["RECAUDIT_CONSUMER_BATCH"] = "100"
     env["RECAUDIT_RELAY_BATCH"] = "200"
+    # Consumers pause before applying a batch and before acknowledging it, so many kills
+    # land between those steps, where a mistake in their order would lose or double events.
+    env["RECAUDIT_FAULT_PAUSE_MS"] = "150"
     logs = tmp_path / "logs"
     logs.mkdir()
+    states = settings.data_dir / "consumers" / "call-states.sqlite"
+    tracking = tracking_recorder(backend.store)
+    behind = {
+        "relay": lambda: (tracking.max_tracking_id(backend.store.name) or 0),
+        "call-states": lambda: _progress(states),
+    }
     running = {name: start_cli(args, env, logs / f"{name}.log")
                for name, args in PROCESSES.items()}
-
-    calls: list[str] = []
-    traffic = threading.Thread(target=lambda: calls.extend(
-        s.call_id for batch in range(6)
-        for s in drive(backend.service, 150, seed=batch, prefix=f"live{batch}")))
-    traffic.start()
-    rng = random.Random(SEED)
     kills = {name: 0 for name in PROCESSES}
-    rounds = 0
-    while traffic.is_alive() or rounds < 3:
-        rounds += 1
-        for name in rng.sample(sorted(PROCESSES), len(PROCESSES)):
-            time.sleep(rng.uniform(0.1, 0.8))
-            kill(running[name])
-            kills[name] += 1
-            running[name] = start_cli(PROCESSES[name], env, logs / f"{name}.log")
-    traffic.join()
+    busy_kills = {name: 0 for name in behind}  # killed while it had events still to handle
+    traffic_done = threading.Event()
+    lock = threading.Lock()
+
+    def killer(name: str, rng: random.Random) -> None:
+        while not traffic_done.wait(rng.uniform(*LIFETIME)):
+            if name not in PHASES[min(int((time.monotonic() - started) / PHASE_SECONDS), 2)]:
+                continue
+            with lock:
+                if name in behind and behind[name]() < backend.store.head():
+                    busy_kills[name] += 1
+                kill(running[name])
+                kills[name] += 1
+                running[name] = start_cli(PROCESSES[name], env, logs / f"{name}.log")
+
+    master = random.Random(SEED)
+    killers = [threading.Thread(target=killer, args=(name, random.Random(master.random())))
+               for name in PROCESSES]
+    calls: list[str] = []
+    started, batch = time.monotonic(), 0
+    for thread in killers:
+        thread.start()
+    try:
+        while time.monotonic() - started < 3 * PHASE_SECONDS:
+            calls += [s.call_id for s in drive(backend.service, 20, seed=batch,
+                                               prefix=f"live{batch}")]
+            batch += 1
+            time.sleep(0.5)  # a steady stream (about 40 calls a second), not a flood
+    finally:
+        traffic_done.set()
+        for thread in killers:
+            thread.join()
 
     head = backend.store.head()
-    tracking = tracking_recorder(backend.store)
     wait_until(lambda: (tracking.max_tracking_id(backend.store.name) or 0) >= head, 120,
                "the relay to publish everything")
     expected_states = clean_run_states(backend.service, tmp_path / "clean.sqlite")
-    states = settings.data_dir / "consumers" / "call-states.sqlite"
     wait_until(lambda: _snapshot(states) == expected_states, 180, "call-states to converge")
 
     expected = {c: backend.service.timeline(c).to_json() for c in calls}
@@ -84,9 +120,25 @@ def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path
     for process in running.values():
         kill(process, signal.SIGTERM)
     backend.close()
-    print(f"kills survived: {kills}; calls {len(calls)}; events {head}")
-    assert sum(kills.values()) >= 9 and all(kills.values()), kills
+    print(f"kills survived: {kills} (while behind: {busy_kills}); calls {len(calls)}; "
+          f"events {head}")
+    assert all(n >= 6 for n in kills.values()), kills
+    assert busy_kills["call-states"] >= 4, busy_kills  # the kills did land mid-work
     assert timelines == expected
+
+
+def _progress(path: Path) -> int:
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        try:
+            row = db.execute("SELECT position FROM progress WHERE id = 1").fetchone()
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0]) if row else 0
 
 
 def _dump_timelines(env: dict[str, str], calls: list[str]) -> dict[str, object]:

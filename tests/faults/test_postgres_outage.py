@@ -50,7 +50,9 @@ def test_commands_answer_503_while_postgres_is_down(cluster: PrivateCluster,
     assert command(client, "c1", "pause", 1)[0] == 200
 
     cluster.stop()
-    wait_until(lambda: client.get("/health").status_code == 503, 10, "the outage to be seen")
+    # No request may touch the store first: the probe alone has to notice the outage
+    # (a request that reached the store would wait out the library's reconnect attempts).
+    wait_until(lambda: backend.service.health.is_down, 10, "the probe to see the outage")
     outage_answers = []
     for n, action in enumerate(("resume", "pause", "resume"), start=2):
         started = time.monotonic()
@@ -62,6 +64,7 @@ def test_commands_answer_503_while_postgres_is_down(cluster: PrivateCluster,
     assert all(seconds < 5 for _, _, seconds in outage_answers), outage_answers
     assert all("event store is unavailable" in body["error"]["message"] for _ in [0]
                for body in [command(client, "c1", "resume", 9)[1]])
+    assert client.get("/health").status_code == 503
     cluster.start()
     wait_until(lambda: client.get("/health").status_code == 200, 30, "the store to come back")
 
