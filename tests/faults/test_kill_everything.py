@@ -105,7 +105,13 @@ def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path
     wait_until(lambda: (tracking.max_tracking_id(backend.store.name) or 0) >= head, 120,
                "the relay to publish everything")
     expected_states = clean_run_states(backend.service, tmp_path / "clean.sqlite")
-    wait_until(lambda: _snapshot(states) == expected_states, 180, "call-states to converge")
+    deadline = time.monotonic() + 180
+    while (found := _snapshot(states)) != expected_states and time.monotonic() < deadline:
+        time.sleep(0.5)
+    wrong = sorted(c for c in expected_states.keys() | found.keys()
+                   if found.get(c) != expected_states.get(c))
+    assert not wrong, (f"{len(wrong)} of {len(expected_states)} calls differ from a clean run, "
+                       f"e.g. {[(c, found.get(c), expected_states.get(c)) for c in wrong[:3]]}")
 
     expected = {c: backend.service.timeline(c).to_json() for c in calls}
     deadline = time.monotonic() + 180
