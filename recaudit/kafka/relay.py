@@ -64,7 +64,8 @@ def producer_for(bootstrap: str, **overrides: object) -> KafkaProducer:
 
 class Relay:
     def __init__(self, store: EventStore, bootstrap: str, topic: str, *,
-                 batch_size: int = 2000, producer: KafkaProducer | None = None) -> None:
+                 batch_size: int = 2000, producer: KafkaProducer | None = None,
+                 producer_settings: dict[str, object] | None = None) -> None:
         self.store = store
         self.topic = topic
         self.bootstrap = bootstrap
@@ -74,11 +75,13 @@ class Relay:
         self._producer = producer
         self.stop = threading.Event()
         self.stats = RelayStats()
+        # Overrides of producer_for's configuration, for each producer the relay makes.
+        self.producer_settings = dict(producer_settings or {})
 
     @property
     def producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = producer_for(self.bootstrap)
+            self._producer = producer_for(self.bootstrap, **self.producer_settings)
         return self._producer
 
     def position(self) -> int:

@@ -201,13 +201,20 @@ def test_poison_message_goes_to_the_dead_letter_topic(kafka_backend: Backend,
 
 def test_broker_outage_is_waited_out(kafka_backend: Backend, kafka_bootstrap: str,
                                      tmp_path: Path) -> None:
+    """The outage outlasts the relay's delivery timeout (shortened here from 30 s to 3 s),
+    so batches sent during it fail for good and must be sent again once the broker is
+    back: a relay that counted them as sent would lose them."""
     scripts_dir = Path(__file__).resolve().parents[2] / "scripts"
+    relay = kafka_backend.relay
+    assert relay is not None
+    relay.producer_settings = {"delivery_timeout_ms": 3000, "request_timeout_ms": 2000}
     set_policies(kafka_backend.service)
     kafka_backend.start()
     drive(kafka_backend.service, 50, seed=8, prefix="before")
     subprocess.run([str(scripts_dir / "kafka.sh"), "stop"], check=True, timeout=90)
     try:
         drive(kafka_backend.service, 50, seed=9, prefix="during")
+        wait_until(lambda: relay.stats.errors > 0, 60, "a delivery to fail during the outage")
         time.sleep(2)  # the relay and consumer keep retrying during the outage
     finally:
         subprocess.run([str(scripts_dir / "kafka.sh"), "start"], check=True, timeout=120)
