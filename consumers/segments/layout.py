@@ -40,6 +40,14 @@ def manifest_key(org_id: str, call_id: str, recording_no: int) -> str:
     return recording_prefix(org_id, call_id, recording_no) + MANIFEST
 
 
+def manifest_recording(key: str) -> tuple[str, str, int] | None:
+    """(org_id, call_id, recording_no) if `key` is a recording's manifest, else None."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[3] == MANIFEST and parts[2].isdigit():
+        return parts[0], parts[1], int(parts[2])
+    return None
+
+
 def finished_parts(keys: list[str]) -> list[str]:
     """Part keys of recordings that already have a manifest (left by an interrupted cleanup)."""
     finished = {k[: -len(MANIFEST)] for k in keys if k.endswith("/" + MANIFEST)}

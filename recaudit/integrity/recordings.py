@@ -25,7 +25,7 @@ class RecordingFiles:
     def finished(self) -> list[RecordingKey]:
         """Every recording with a manifest, sorted."""
         found = [recording for key in self.store.keys("")
-                 if (recording := manifest_of(key)) is not None]
+                 if (recording := layout.manifest_recording(key)) is not None]
         return sorted(found)
 
     def manifest(self, key: RecordingKey) -> bytes | None:
@@ -39,14 +39,6 @@ class RecordingFiles:
         for piece in pieces:
             digest.update(piece)
         return digest.hexdigest()
-
-
-def manifest_of(key: str) -> RecordingKey | None:
-    """The recording whose manifest is stored under `key`, or None for any other key."""
-    parts = key.split("/")
-    if len(parts) == 4 and parts[3] == layout.MANIFEST and parts[2].isdigit():
-        return parts[0], parts[1], int(parts[2])
-    return None
 
 
 class FinishedInbox:
@@ -79,7 +71,7 @@ class AnnouncingStore:
 
     def put(self, key: str, data: Data) -> int:
         stored = self.inner.put(key, data)
-        recording = manifest_of(key)
+        recording = layout.manifest_recording(key)
         if recording is not None:
             self.inbox.add(recording)
         return stored

@@ -26,7 +26,7 @@ import pytest
 from recaudit.bootstrap import build
 from recaudit.kafka.relay import tracking_recorder
 from recaudit.settings import Settings
-from tests.kafka.helpers import kafka_env, kill, start_cli
+from tests.kafka.helpers import kafka_env, kill, start_cli, states_progress
 from tests.kafka.helpers import states_snapshot as _snapshot
 from tests.support import wait_until
 from tests.workload import clean_run_states, drive, set_policies
@@ -63,7 +63,7 @@ def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path
     tracking = tracking_recorder(backend.store)
     behind = {
         "relay": lambda: (tracking.max_tracking_id(backend.store.name) or 0),
-        "call-states": lambda: _progress(states),
+        "call-states": lambda: states_progress(states),
     }
     running = {name: start_cli(args, env, logs / f"{name}.log")
                for name, args in PROCESSES.items()}
@@ -131,20 +131,6 @@ def test_random_kills_converge_to_a_clean_run(kafka_settings: Settings, tmp_path
     assert all(n >= 6 for n in kills.values()), kills
     assert busy_kills["call-states"] >= 4, busy_kills  # the kills did land mid-work
     assert timelines == expected
-
-
-def _progress(path: Path) -> int:
-    import sqlite3
-
-    try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            row = db.execute("SELECT position FROM progress WHERE id = 1").fetchone()
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0
-    return int(row[0]) if row else 0
 
 
 def _dump_timelines(env: dict[str, str], calls: list[str]) -> dict[str, object]:

@@ -96,3 +96,18 @@ def states_snapshot(path: Path) -> dict[str, tuple[object, ...]]:
     except sqlite3.OperationalError:
         return {}
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def states_progress(path: Path) -> int:
+    """How far the call-states consumer in `path` has applied (0: not started)."""
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(path, timeout=5)
+        try:
+            row = db.execute("SELECT position FROM progress WHERE id = 1").fetchone()
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0]) if row else 0
