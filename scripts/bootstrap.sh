@@ -17,7 +17,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # pip's and the build backend's chatter goes to a log, shown only when the install fails.
+  log=.venv/install.log
+  echo "installing recaudit and its development tools into .venv (log: $log)" >&2
+  if ! { .venv/bin/python -m pip install -q --upgrade pip \
+         && .venv/bin/python -m pip install -q -e ".[dev]"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "installing into .venv failed (whole log: $log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

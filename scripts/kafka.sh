@@ -30,7 +30,8 @@
 #   KAFKA_READY_TIMEOUT    wait-ready deadline in seconds  (default 120)
 #   KAFKA_STOP_TIMEOUT     stop grace period in seconds    (default 60)
 #   KAFKA_MVN_OPTS         extra mvn options for the jar fetch (e.g. -o for offline)
-#   PYTHON                 interpreter with kafka-python 3.0.x (default python3)
+#   PYTHON                 interpreter with kafka-python 3.0.x (default: the project's
+#                          .venv/bin/python when it exists, else python3)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,7 +51,9 @@ CPORT="${KAFKA_CONTROLLER_PORT:-19093}"
 HEAP="${KAFKA_HEAP:-512m}"
 READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-120}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
-PYTHON="${PYTHON:-python3}"
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
+fi
 
 say() { echo "kafka: $*"; }
 die() { echo "kafka: ERROR: $*" >&2; exit 1; }
@@ -376,7 +379,7 @@ cmd_wait_ready() {
   case "$rc" in
     0) return 0 ;;
     2) log_tail; die "the broker process exited during start-up" ;;
-    3) die "kafka-python is missing: pip install 'kafka-python>=3.0,<3.1'" ;;
+    3) die "kafka-python is missing from $PYTHON (run scripts/bootstrap.sh, or set PYTHON)" ;;
     *) log_tail; die "broker on 127.0.0.1:$port not ready within ${READY_TIMEOUT}s" ;;
   esac
 }

@@ -7,6 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 scripts/bootstrap.sh
+# The service scripts' helpers run with the project's interpreter, never a bare python3.
+export PYTHON="$ROOT/.venv/bin/python"
 
 started=()
 cleanup() {
@@ -23,7 +25,7 @@ if ! scripts/kafka.sh status >/dev/null 2>&1; then
   scripts/kafka.sh start
   started+=(kafka)
 fi
-PATH="$ROOT/.venv/bin:$PATH" scripts/kafka.sh wait-ready
+scripts/kafka.sh wait-ready
 
 export RECAUDIT_TEST_POSTGRES_URL="${RECAUDIT_TEST_POSTGRES_URL:-$(scripts/postgres.sh url)}"
 export RECAUDIT_TEST_KAFKA="${RECAUDIT_TEST_KAFKA:-127.0.0.1:${KAFKA_PORT:-19092}}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -205,19 +207,21 @@ def test_broker_outage_is_waited_out(kafka_backend: Backend, kafka_bootstrap: st
     so batches sent during it fail for good and must be sent again once the broker is
     back: a relay that counted them as sent would lose them."""
     scripts_dir = Path(__file__).resolve().parents[2] / "scripts"
+    script_env = {**os.environ, "PYTHON": sys.executable}
     relay = kafka_backend.relay
     assert relay is not None
     relay.producer_settings = {"delivery_timeout_ms": 3000, "request_timeout_ms": 2000}
     set_policies(kafka_backend.service)
     kafka_backend.start()
     drive(kafka_backend.service, 50, seed=8, prefix="before")
-    subprocess.run([str(scripts_dir / "kafka.sh"), "stop"], check=True, timeout=90)
+    kafka_sh = str(scripts_dir / "kafka.sh")
+    subprocess.run([kafka_sh, "stop"], check=True, env=script_env, timeout=90)
     try:
         drive(kafka_backend.service, 50, seed=9, prefix="during")
         time.sleep(8)  # past the delivery timeout: the relay and consumer keep retrying
     finally:
-        subprocess.run([str(scripts_dir / "kafka.sh"), "start"], check=True, timeout=120)
-        subprocess.run([str(scripts_dir / "kafka.sh"), "wait-ready"], check=True, timeout=150)
+        subprocess.run([kafka_sh, "start"], check=True, env=script_env, timeout=120)
+        subprocess.run([kafka_sh, "wait-ready"], check=True, env=script_env, timeout=150)
     drive(kafka_backend.service, 50, seed=10, prefix="after")
     expected = clean_run_states(kafka_backend.service, tmp_path / "clean.sqlite")
     states = kafka_backend.pipeline.consumer("call-states")
