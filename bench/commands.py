@@ -43,10 +43,10 @@ from eventsourcing.domain import Aggregate
 from domain.clock import iso_millis
 from domain.rules import CallState, Command, Mode, initial_state, next_state, rule_refusal
 from recaudit.bootstrap import Backend, build
-from recaudit.scenarios import CallScript, call_script
-from recaudit.server import BackgroundServer
-from recaudit.service import CallResult
+from recaudit.core.service import CallResult
+from recaudit.http.server import BackgroundServer
 from recaudit.settings import Settings
+from recaudit.workloads import CallScript, call_script
 
 ACCEPTED = "accepted"
 ORGS = {mode: f"bench-{mode.value.replace('_', '-')}" for mode in Mode}

@@ -2,7 +2,7 @@
 
 Going through the real event store costs about a millisecond per command here, so a million
 events would take many minutes to produce. This generator follows the same rules instead:
-each call is a `recaudit.scenarios` script; every step is accepted or refused by
+each call is a `recaudit.workloads` script; every step is accepted or refused by
 `domain.rules` and becomes the event the aggregate would store, with the fields the contract
 lists. Calls overlap in time as they do in a contact centre and positions follow time order.
 `validate()` plays sample scripts through the real `RecordingService` and compares.
@@ -21,7 +21,7 @@ from typing import Any
 from domain.clock import to_utc_millis
 from domain.published import PublishedEvent
 from domain.rules import CallState, Command, Mode, initial_state, next_state, rule_refusal
-from recaudit.scenarios import CallScript, call_script
+from recaudit.workloads import CallScript, call_script
 
 ORGS = {mode: f"gen-{mode.value.replace('_', '-')}" for mode in Mode}
 POLICY_VERSION = 2  # PolicyCreated is version 1, the first PolicySet version 2
@@ -110,8 +110,8 @@ def stream(events: int, seed: int = 1, call_gap_ms: int = 1_500) -> Iterator[Pub
 def validate(calls: int, seed: int = 99) -> int:
     """Play `calls` scripts through the real service; their events must equal the generated
     ones (type, version and every field). Returns the number of events compared."""
+    from recaudit.adapters.localfeed import LocalFeed
     from recaudit.bootstrap import build
-    from recaudit.localfeed import LocalFeed
     from recaudit.settings import Settings
 
     rng = random.Random(seed)

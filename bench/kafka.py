@@ -24,14 +24,14 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from consumers.call_states import CallStatesConsumer
+from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.feed import KafkaFeed
+from recaudit.adapters.kafka.relay import producer_for
+from recaudit.adapters.kafka.topics import ensure_topics
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import build
-from recaudit.kafka import codec
-from recaudit.kafka.feed import KafkaFeed
-from recaudit.kafka.relay import producer_for
-from recaudit.kafka.topics import ensure_topics
-from recaudit.localfeed import LocalFeed
-from recaudit.scenarios import drive, set_policies
 from recaudit.settings import Settings
+from recaudit.workloads import drive, set_policies
 
 
 def _topic(bootstrap: str, partitions: int) -> str:

@@ -31,11 +31,11 @@ from typing import Any, TypeVar
 from consumers.segments import AudioLimits, FilesystemSegmentStore, OsFileOps, SegmentDesk, library
 from consumers.segments.audio import EPOCH, first_sample
 from domain.rules import Command, Mode, PauseBehavior
-from recaudit.committer import GroupCommitter
-from recaudit.eventstore import EventStore
-from recaudit.localfeed import LocalFeed
-from recaudit.segment_wiring import commit_barrier, latest_version
-from recaudit.service import RecordingService
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap.segments import commit_barrier, latest_version
+from recaudit.core.committer import GroupCommitter
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import RecordingService
 from recaudit.settings import Settings
 
 T = TypeVar("T")

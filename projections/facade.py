@@ -24,7 +24,7 @@ from projections.consumer import DEFAULT_NAME, Progress, ProjectionConsumer
 from projections.reader import ClickHouseTimelineReader
 from projections.rebuild import ProgressCallback, Rebuilder, RebuildReport, describe, every
 from projections.tables import Tables
-from recaudit.readers import ProjectionUnavailable, RebuildInProgress
+from recaudit.core.readmodel import ProjectionUnavailable, RebuildInProgress
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
 from projections.utc import from_millis, optional_from_millis
-from recaudit.readers import ProjectionBehind, ProjectionUnavailable
-from recaudit.views import TimelineView
+from recaudit.core.readmodel import ProjectionBehind, ProjectionUnavailable
+from recaudit.core.views import TimelineView
 
 DEFAULT_WAIT = 5.0
 RECHECK_EVERY = 0.05
 
 
 class ClickHouseTimelineReader:
-    """`recaudit.readers.TimelineReader` over the projection tables of one database."""
+    """`recaudit.core.readmodel.TimelineReader` over the projection tables of one database."""
 
     def __init__(self, client: Callable[[], Client], database: str, *,
                  consumer: str = DEFAULT_NAME, progress: Progress | None = None,

@@ -19,7 +19,7 @@
 | RECAUDIT_AUDIO_HELD_CALL_BYTES | most undecided audio held for one call (429) | 2097152 |
 | RECAUDIT_AUDIO_HELD_TOTAL_BYTES | most undecided audio held overall (429) | 268435456 |
 | RECAUDIT_AUDIO_SWEEP_MS | how often held audio is checked against the lateness bound | 1000 |
-| RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/auth | (none) |
+| RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/access | (none) |
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
 | RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |

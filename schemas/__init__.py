@@ -3,7 +3,7 @@
 `<EventType>.avsc` in this folder is the current schema of each event type;
 `released/<version>/` keeps every set ever released, unchanged, so that
 messages written with an old schema can still be read. This module only finds
-and parses the files; `recaudit.kafka.codec` turns them into a codec.
+and parses the files; `recaudit.adapters.kafka.codec` turns them into a codec.
 """
 
 from __future__ import annotations

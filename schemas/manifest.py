@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import schemas
-from recaudit.kafka.codec import parsing_fingerprint
+from recaudit.adapters.kafka.codec import parsing_fingerprint
 
 FILE_NAME = "fingerprints.json"
 ABOUT = (

@@ -1,13 +1,13 @@
-"""Clean-run references to compare with; the traffic itself comes from recaudit.scenarios."""
+"""Clean-run references to compare with; the traffic itself comes from recaudit.workloads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from consumers.call_states import CallStatesConsumer
-from recaudit.localfeed import LocalFeed
-from recaudit.scenarios import ORGS, drive, play, scripts, set_policies
-from recaudit.service import RecordingService
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.core.service import RecordingService
+from recaudit.workloads import ORGS, drive, play, scripts, set_policies
 
 __all__ = ["ORGS", "clean_run_states", "drive", "play", "scripts", "set_policies"]
 

@@ -7,7 +7,7 @@ Parts
 - `desk.SegmentDesk`: holds incoming audio in memory until the call's state at
   its time is known, then writes or drops it (`decide`, `writer`).
 - `consumer.SegmentConsumer`: the desk fed by the event feed, with the sweeper.
-- `library`: manifests and WAV files for the HTTP API (`recaudit.audio_api`).
+- `library`: manifests and WAV files for the HTTP API (`recaudit.http.audio`).
 
 Media time and boundaries (`audio`)
 - A chunk's `at` is the media time of its first sample, on the clock of the

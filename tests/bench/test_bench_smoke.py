@@ -16,7 +16,7 @@ import pytest
 from bench import commands
 from bench.commands import ACCEPTED, PlannedCall, Round, Session, Workload
 from domain.rules import Command, Mode
-from recaudit.scenarios import CallScript
+from recaudit.workloads import CallScript
 
 PHASES = ["bare eventsourcing", "recaudit in-process", "recaudit HTTP"]
 

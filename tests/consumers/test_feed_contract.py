@@ -9,8 +9,8 @@ import pytest
 
 from consumers.framework import EventFeed
 from domain.published import PublishedEvent
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
-from recaudit.localfeed import LocalFeed
 from recaudit.settings import Settings
 from tests.support import wait_until
 from tests.workload import drive, set_policies
@@ -105,7 +105,7 @@ class TestKafkaFeed(FeedContract):
 
     @pytest.fixture
     def feed(self, backend: Backend) -> EventFeed:
-        from recaudit.kafka.feed import KafkaFeed
+        from recaudit.adapters.kafka.feed import KafkaFeed
 
         s = backend.settings
         assert s.kafka_bootstrap is not None

@@ -12,8 +12,8 @@ import pytest
 
 from domain.published import PublishedEvent, publish
 from domain.rules import Mode
-from recaudit.eventstore import EventStore
-from recaudit.service import RecordingService
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import RecordingService
 from tests.core import model
 
 ORIGIN = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -22,8 +22,8 @@ import pytest
 from domain.published import PublishedEvent
 from domain.rules import Command
 from recaudit.bootstrap import Backend, build
-from recaudit.server import BackgroundServer
-from recaudit.service import CallResult
+from recaudit.core.service import CallResult
+from recaudit.http.server import BackgroundServer
 from recaudit.settings import Settings
 from tests.core import model
 from tests.core.helpers import call_events, check_stream, org_for, set_mode_policies

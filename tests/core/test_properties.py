@@ -23,10 +23,10 @@ from domain.errors import CommandRefused
 from domain.ids import call_stream_id
 from domain.rules import Command
 from recaudit.bootstrap import Backend
-from recaudit.eventstore import EventStore
-from recaudit.service import CallResult, RecordingService
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import CallResult, RecordingService
+from recaudit.core.views import TimelineView
 from recaudit.settings import Settings
-from recaudit.views import TimelineView
 from tests.core import model
 from tests.core.helpers import NOW_MS, at_ms, call_events, ms_of, org_for, set_mode_policies
 

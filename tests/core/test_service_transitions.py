@@ -14,7 +14,7 @@ import pytest
 from domain.errors import FutureTimestamp, UnknownCall
 from domain.rules import Command
 from recaudit.bootstrap import Backend
-from recaudit.service import CallResult, RecordingService
+from recaudit.core.service import CallResult, RecordingService
 from tests.core import model
 from tests.core.helpers import (
     FakeClock,

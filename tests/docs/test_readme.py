@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from recaudit.bootstrap import Backend
-from recaudit.server import BackgroundServer
+from recaudit.http.server import BackgroundServer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 PAIR = re.compile(r'"(\w+)": ("(?:[^"\\]|\\.)*"|-?\d+|null|true|false)')

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from recaudit.adapters.kafka.relay import tracking_recorder
 from recaudit.bootstrap import build
-from recaudit.kafka.relay import tracking_recorder
 from recaudit.settings import Settings
 from tests.kafka.helpers import kafka_env, kill, start_cli, states_progress
 from tests.kafka.helpers import states_snapshot as _snapshot

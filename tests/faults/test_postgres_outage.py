@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
-from recaudit.localfeed import LocalFeed
 from recaudit.settings import Settings
 from tests.faults.pgcluster import PrivateCluster
 from tests.support import wait_until

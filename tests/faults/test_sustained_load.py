@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from domain.clock import iso_millis
-from recaudit.server import free_port
+from recaudit.http.server import free_port
 from tests.support import wait_until
 
 pytestmark = pytest.mark.slow

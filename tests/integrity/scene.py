@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from domain.rules import Command, Mode
+from recaudit.adapters.integrity.chain import Link
+from recaudit.adapters.integrity.head import ChainHead
+from recaudit.adapters.integrity.recordings import RecordingFiles
+from recaudit.adapters.integrity.sealer import SealSummary
+from recaudit.adapters.integrity.verify import Report, verify
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend
-from recaudit.integrity.chain import Link
-from recaudit.integrity.head import ChainHead
-from recaudit.integrity.recordings import RecordingFiles
-from recaudit.integrity.sealer import SealSummary
-from recaudit.integrity.verify import Report, verify
-from recaudit.integrity.wiring import integrity_sealer, open_database, recording_files
-from recaudit.localfeed import LocalFeed
+from recaudit.bootstrap.integrity import integrity_sealer, open_database, recording_files
 from recaudit.settings import Settings
 from tests.integrity.tamper import Row, Tamper
 from tests.workload import ORGS, drive, set_policies

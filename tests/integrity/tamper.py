@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from recaudit.integrity.chain import GENESIS, Link, link_for, raw_event
-from recaudit.integrity.database import LINKS, RECORDINGS
+from recaudit.adapters.integrity.chain import GENESIS, Link, link_for, raw_event
+from recaudit.adapters.integrity.database import LINKS, RECORDINGS
 from recaudit.settings import Settings
 
 

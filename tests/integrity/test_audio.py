@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from recaudit.integrity.database import RECORDINGS
-from recaudit.segment_wiring import RECORDINGS_DIR
+from recaudit.adapters.integrity.database import RECORDINGS
+from recaudit.bootstrap.segments import RECORDINGS_DIR
 from tests.integrity.scene import Scene, record_audio, seal
 
 

@@ -3,7 +3,7 @@ rewritten consistently after an edit is caught only by a head exported beforehan
 
 from __future__ import annotations
 
-from recaudit.integrity.database import LINKS
+from recaudit.adapters.integrity.database import LINKS
 from tests.integrity.scene import Scene, seal
 from tests.workload import drive
 

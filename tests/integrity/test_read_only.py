@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from recaudit.adapters.integrity.errors import StoreUnavailable
 from recaudit.bootstrap import Backend
-from recaudit.integrity.errors import StoreUnavailable
-from recaudit.integrity.wiring import open_database
+from recaudit.bootstrap.integrity import open_database
 from recaudit.settings import Settings
 from tests.integrity.scene import check, populate, summary
 

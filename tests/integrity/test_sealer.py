@@ -8,11 +8,11 @@ from typing import Any
 
 from consumers.segments import layout
 from domain.rules import Mode
+from recaudit.adapters.integrity.postgres_db import PostgresChainDatabase
+from recaudit.adapters.integrity.recordings import AnnouncingStore
+from recaudit.adapters.integrity.sqlite_db import SqliteChainDatabase
 from recaudit.bootstrap import Backend
-from recaudit.integrity.postgres_db import PostgresChainDatabase
-from recaudit.integrity.recordings import AnnouncingStore
-from recaudit.integrity.sqlite_db import SqliteChainDatabase
-from recaudit.integrity.wiring import integrity_sealer, open_database
+from recaudit.bootstrap.integrity import integrity_sealer, open_database
 from recaudit.settings import Settings
 from tests.integrity.scene import check, record_audio, seal
 from tests.support import wait_until

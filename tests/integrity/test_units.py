@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from recaudit.integrity.chain import GENESIS, canonical, link_for, raw_event, seal_recording
-from recaudit.integrity.errors import HeadFileInvalid
-from recaudit.integrity.head import ChainHead, read_head, write_head
+from recaudit.adapters.integrity.chain import (
+    GENESIS,
+    canonical,
+    link_for,
+    raw_event,
+    seal_recording,
+)
+from recaudit.adapters.integrity.errors import HeadFileInvalid
+from recaudit.adapters.integrity.head import ChainHead, read_head, write_head
 
 STREAM = "0123456789abcdef0123456789abcdef"
 

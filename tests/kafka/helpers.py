@@ -13,7 +13,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from domain.published import PublishedEvent
-from recaudit.kafka import codec
+from recaudit.adapters.kafka import codec
 from recaudit.settings import Settings
 
 

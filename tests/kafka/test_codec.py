@@ -18,17 +18,17 @@ from fastavro.schema import to_parsing_canonical_form
 from domain.clock import system_clock
 from domain.published import EVENT_TYPES, FIELDS, PublishedEvent
 from domain.rules import Command, Mode, PauseBehavior
-from recaudit.bootstrap import build
-from recaudit.kafka import codec
-from recaudit.kafka.codec import (
+from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.codec import (
     CodecError,
     NotSingleObject,
     UndecodableDatum,
     UnencodableEvent,
     UnknownSchema,
 )
-from recaudit.localfeed import LocalFeed
-from recaudit.service import RecordingService
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap import build
+from recaudit.core.service import RecordingService
 from recaudit.settings import Settings
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"

@@ -16,10 +16,10 @@ from consumers.call_states import CallStatesConsumer
 from consumers.framework import ConsumerRunner
 from domain.published import EVENT_TYPES
 from domain.rules import Command, Mode
+from recaudit.adapters.kafka.feed import KafkaFeed
+from recaudit.adapters.kafka.relay import tracking_recorder
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
-from recaudit.kafka.feed import KafkaFeed
-from recaudit.kafka.relay import tracking_recorder
-from recaudit.localfeed import LocalFeed
 from recaudit.settings import Settings
 from tests.kafka.helpers import (
     check_per_call_order,

@@ -15,7 +15,7 @@ import pytest
 import schemas
 from domain.published import EVENT_TYPES, FIELDS, PublishedEvent
 from domain.rules import CallState, Command, Mode, PauseBehavior, Refusal
-from recaudit.kafka.codec import (
+from recaudit.adapters.kafka.codec import (
     ENVELOPE,
     Codec,
     CodecError,

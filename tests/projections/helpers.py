@@ -12,11 +12,11 @@ from domain.published import PublishedEvent
 from domain.rules import Command, Mode
 from projections.consumer import DEFAULT_NAME
 from projections.facade import Projections
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend
-from recaudit.eventstore import EventStore
-from recaudit.localfeed import LocalFeed
-from recaudit.scenarios import call_script
-from recaudit.service import RecordingService
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import RecordingService
+from recaudit.workloads import call_script
 
 ORGS = {mode: f"org-{mode.value}" for mode in Mode}
 RANDOM_COMMANDS = (*Command,)
@@ -38,7 +38,7 @@ def set_policies(service: RecordingService) -> None:
 
 def play_scenarios(service: RecordingService, calls: int, seed: int,
                    start: datetime | None = None, prefix: str = "s") -> list[str]:
-    """Realistic scripts (recaudit.scenarios) in every mode."""
+    """Realistic scripts (recaudit.workloads) in every mode."""
     rng = random.Random(seed)
     start = start or datetime.now(UTC) - timedelta(hours=8)
     modes = list(Mode)

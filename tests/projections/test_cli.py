@@ -13,7 +13,7 @@ import pytest
 
 from recaudit.bootstrap import Backend
 from recaudit.cli import main
-from recaudit.server import BackgroundServer, free_port
+from recaudit.http.server import BackgroundServer, free_port
 from tests.projections.helpers import caught_up, play_scenarios, set_policies
 from tests.support import wait_until
 

@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from domain.rules import CallState
 from projections import queries
 from recaudit.bootstrap import Backend
-from recaudit.views import TimelineView
+from recaudit.core.views import TimelineView
 from tests.projections.helpers import caught_up, play_random, play_scenarios, set_policies
 
 pytestmark = pytest.mark.clickhouse

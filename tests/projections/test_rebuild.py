@@ -12,9 +12,9 @@ from clickhouse_connect.driver.client import Client
 from domain.published import PublishedEvent
 from projections.facade import Projections
 from projections.rebuild import RebuildProgress
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import REBUILD_BATCH, Backend
-from recaudit.localfeed import LocalFeed
-from recaudit.server import BackgroundServer
+from recaudit.http.server import BackgroundServer
 from recaudit.settings import Settings
 from tests.projections.helpers import (
     caught_up,

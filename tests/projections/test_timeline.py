@@ -10,8 +10,8 @@ from clickhouse_connect.driver.client import Client
 
 from domain.rules import CallState, Mode
 from recaudit.bootstrap import Backend
-from recaudit.readers import DomainTimelineReader
-from recaudit.server import BackgroundServer
+from recaudit.core.readmodel import DomainTimelineReader
+from recaudit.http.server import BackgroundServer
 from tests.projections.helpers import (
     caught_up,
     play_random,

@@ -9,7 +9,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from recaudit.bootstrap import Backend
-from recaudit.server import BackgroundServer
+from recaudit.http.server import BackgroundServer
 from tests.projections.helpers import (
     caught_up,
     play_scenarios,

@@ -13,7 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from recaudit.auth.tokens import EVERY_ORG, Principal, Role, entry_line, new_token
+from recaudit.access.tokens import EVERY_ORG, Principal, Role, entry_line, new_token
 from recaudit.bootstrap import Backend
 
 # Every kind of token holder the rules tell apart: own calls, own organisation, every one.

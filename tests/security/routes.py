@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from recaudit.localfeed import LocalFeed
+from recaudit.adapters.localfeed import LocalFeed
 from tests.security.helpers import PRINCIPALS, Secured
 
 # Targets: (org, agent) of the call acted on, or the organisation named.

@@ -36,7 +36,7 @@ def test_unknown_or_malformed_token_is_401(secured: Secured, header: str) -> Non
 
 def test_a_hash_is_not_a_token(secured: Secured) -> None:
     """The configuration's hash, presented as a token, does not authenticate."""
-    from recaudit.auth.tokens import digest
+    from recaudit.access.tokens import digest
 
     refused_401(secured, {"Authorization": f"Bearer {digest(secured.tokens.raw['admin-all'])}"})
 
@@ -83,7 +83,7 @@ def test_a_route_without_access_rule_is_refused_to_every_token(secured: Secured)
 
 
 def test_every_served_route_has_an_access_rule(secured: Secured) -> None:
-    from recaudit.auth.rules import PUBLIC, ROUTES
+    from recaudit.access.rules import PUBLIC, ROUTES
 
     document = secured.http.get("/openapi.json").json()
     served = {(m.upper(), path) for path, ops in document["paths"].items() for m in ops}

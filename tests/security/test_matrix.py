@@ -145,7 +145,7 @@ def test_role_matrix(secured: Secured, case: Expect) -> None:
 
 
 def test_every_role_appears_in_the_matrix() -> None:
-    from recaudit.auth.rules import PERMISSIONS
+    from recaudit.access.rules import PERMISSIONS
 
     roles = {r.PRINCIPALS[e.who].role for e in MATRIX if e.who is not None}
     assert roles == set(PERMISSIONS)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from recaudit.auth.tokens import Principal, Role, entry_line, new_token
-from recaudit.server import free_port
+from recaudit.access.tokens import Principal, Role, entry_line, new_token
+from recaudit.http.server import free_port
 
 REFUSAL_SECONDS = 30  # a bound for the test, not a timing assertion
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from domain.rules import Mode
-from recaudit.auth import load_tokens
-from recaudit.auth.errors import TokenConfigError
-from recaudit.auth.tokens import Principal, Role, TokenTable, digest, entry_line, load, new_token
+from recaudit.access import load_tokens
+from recaudit.access.errors import TokenConfigError
+from recaudit.access.tokens import Principal, Role, TokenTable, digest, entry_line, load, new_token
 from recaudit.settings import Settings, SettingsError
 from tests.security.conftest import BackendFactory
 from tests.security.helpers import TestClient, error_of

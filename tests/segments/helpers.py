@@ -14,13 +14,13 @@ from pathlib import Path
 from consumers.segments import AudioLimits, FilesystemSegmentStore, OsFileOps, SegmentDesk
 from consumers.segments.audio import WAV_HEADER_BYTES, wav_header
 from domain.rules import CallState
-from recaudit.committer import GroupCommitter
-from recaudit.eventstore import EventStore
-from recaudit.localfeed import LocalFeed
-from recaudit.segment_wiring import commit_barrier, latest_version
-from recaudit.service import RecordingService
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap.segments import commit_barrier, latest_version
+from recaudit.core.committer import GroupCommitter
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import RecordingService
+from recaudit.core.views import TimelineView
 from recaudit.settings import Settings
-from recaudit.views import TimelineView
 from tests.segments.signal import Signal, epoch_ms, samples
 
 ORIGIN = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

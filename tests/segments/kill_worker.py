@@ -33,9 +33,9 @@ from consumers.segments import (
 )
 from consumers.segments.audio import EPOCH
 from consumers.segments.errors import AudioRefused
-from recaudit.eventstore import EventStore
-from recaudit.localfeed import LocalFeed
-from recaudit.segment_wiring import latest_version
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap.segments import latest_version
+from recaudit.core.eventstore import EventStore
 from recaudit.settings import Settings
 
 CLOCK = datetime(2030, 1, 1, tzinfo=UTC)  # long after every call: nothing is from the future

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from consumers.segments.audio import EPOCH
 from domain.rules import Command, Mode, PauseBehavior
-from recaudit.service import RecordingService
+from recaudit.core.service import RecordingService
 from tests.segments.helpers import at
 from tests.segments.signal import Signal
 

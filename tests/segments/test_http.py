@@ -22,8 +22,8 @@ with warnings.catch_warnings():
 from consumers.segments import SegmentDesk
 from consumers.segments.audio import WAV_HEADER_BYTES
 from domain.rules import Mode
+from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
-from recaudit.localfeed import LocalFeed
 from recaudit.settings import Settings
 from tests.segments.helpers import ORIGIN, FakeClock, at, snapshot
 from tests.segments.signal import Signal, epoch_ms

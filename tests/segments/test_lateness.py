@@ -11,7 +11,7 @@ import pytest
 from consumers.segments import AudioLimits, library
 from consumers.segments.audio import EPOCH, SAMPLE_BYTES
 from domain.rules import Command, Mode, PauseBehavior, Refusal
-from recaudit.segment_wiring import commit_barrier
+from recaudit.bootstrap.segments import commit_barrier
 from tests.segments.helpers import (
     ORIGIN,
     FakeClock,

@@ -18,8 +18,8 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from domain.errors import UnknownCall
-from recaudit.committer import ConcurrencyExhausted, GroupCommitter, Positions, UnitOfWork
-from recaudit.eventstore import EventStore
+from recaudit.core.committer import ConcurrencyExhausted, GroupCommitter, Positions, UnitOfWork
+from recaudit.core.eventstore import EventStore
 from recaudit.settings import Settings
 from tests.support import wait_until
 

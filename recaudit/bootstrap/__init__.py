@@ -1,0 +1,137 @@
+"""The one place where adapters are chosen and wired together."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
+
+from consumers.call_states import CallStatesConsumer
+from consumers.framework import EventFeed
+from consumers.pipeline import Pipeline
+from consumers.segments import SegmentDesk
+from domain.clock import Clock, system_clock
+from projections.facade import Projections
+from recaudit.access import load_tokens
+from recaudit.adapters.integrity.recordings import AnnouncingStore, FinishedInbox
+from recaudit.adapters.integrity.sealer import Sealer
+from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap.integrity import integrity_sealer
+from recaudit.bootstrap.segments import recording_store, segment_consumer, segment_desk
+from recaudit.core.committer import GroupCommitter
+from recaudit.core.eventstore import EventStore
+from recaudit.core.health import StoreHealth, postgres_probe
+from recaudit.core.service import RecordingService
+from recaudit.http.access import install as install_access
+from recaudit.http.admin import admin_router
+from recaudit.http.api import create_app
+from recaudit.http.audio import install_audio_routes
+from recaudit.settings import Settings
+
+if TYPE_CHECKING:
+    from recaudit.adapters.kafka.relay import Relay
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    store: EventStore
+    committer: GroupCommitter
+    service: RecordingService
+    app: FastAPI
+    pipeline: Pipeline
+    relay: Relay | None = None
+    _relay_thread: threading.Thread | None = None
+    projections: Projections | None = None
+    segments: SegmentDesk | None = None
+    sealer: Sealer | None = None
+
+    def start_relay(self) -> None:
+        """Publish the event store to Kafka on a background thread (Kafka mode only)."""
+        if self.relay is not None and self._relay_thread is None:
+            self._relay_thread = threading.Thread(target=self.relay.run, name="relay",
+                                                  daemon=True)
+            self._relay_thread.start()
+
+    def start(self) -> None:
+        """Everything `serve` runs besides the HTTP API."""
+        self.service.health.start()
+        self.start_relay()
+        self.pipeline.start()
+        if self.sealer is not None:
+            self.sealer.start()
+
+    def close(self) -> None:
+        self.pipeline.stop()
+        if self.projections is not None:
+            self.projections.close()
+        if self.relay is not None:
+            self.relay.close()
+            if self._relay_thread is not None:
+                self._relay_thread.join(timeout=30)
+        self.committer.close()
+        self.service.health.stop()
+        if self.sealer is not None:
+            self.sealer.stop()  # after the writer, so the last events are sealed too
+        self.store.close()
+
+
+# Events read per batch when the projections are rebuilt from the event store.
+REBUILD_BATCH = 20_000
+
+
+def build(settings: Settings, *, clock: Clock = system_clock,
+          clickhouse: Client | None = None) -> Backend:
+    """The backend for `settings`; `clickhouse` replaces the client the projections would
+    open (tests share one embedded engine per process, one database per test)."""
+    tokens = load_tokens(settings)  # a malformed token configuration stops start-up here
+    if settings.postgres_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = EventStore(settings.event_store_env())
+    committer = GroupCommitter(store, max_batch=settings.group_commit_max)
+    # The sealer learns of each finished recording from the store the desk writes through.
+    finished = FinishedInbox()
+    segments = segment_desk(settings, store, committer, clock,
+                            AnnouncingStore(recording_store(settings), finished))
+    service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock,
+                               watermark=segments)
+    if settings.postgres_url is not None:
+        service.health = StoreHealth(postgres_probe(settings.postgres_url))
+    feed, relay = _feed(settings, store)
+    pipeline = Pipeline(feed, fault_pause=settings.fault_pause_ms / 1000)
+    # Consumers are registered here by name, one factory each; `serve` starts them all.
+    consumers_dir = settings.data_dir / "consumers"
+    pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
+    projections = Projections(settings.clickhouse_url(), settings.clickhouse_database,
+                              client=clickhouse, linger=settings.projection_linger_ms / 1000)
+    pipeline.add(projections.name, projections.consumer)
+    # Audio is held in the API process, so the segment consumer must run beside it.
+    pipeline.add("segments", segment_consumer(settings, segments), standalone=False)
+    app = create_app(service, timelines=projections.reader)
+    install_audio_routes(app, segments)
+    app.include_router(admin_router(
+        lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH))))
+    install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
+    return Backend(settings, store, committer, service, app, pipeline, relay,
+                   projections=projections, segments=segments,
+                   sealer=integrity_sealer(settings, segments.store, inbox=finished))
+
+
+def _feed(settings: Settings, store: EventStore) -> tuple[EventFeed, Relay | None]:
+    """Kafka when configured (with the relay feeding it), else the local log."""
+    if settings.kafka_bootstrap is None:
+        return LocalFeed(store, batch_size=settings.consumer_batch), None
+    from recaudit.adapters.kafka.feed import KafkaFeed
+    from recaudit.adapters.kafka.relay import Relay
+    from recaudit.adapters.kafka.topics import ensure_topics
+
+    ensure_topics(settings.kafka_bootstrap, [settings.kafka_topic, settings.kafka_dlq_topic],
+                  settings.kafka_partitions)
+    relay = Relay(store, settings.kafka_bootstrap, settings.kafka_topic,
+                  batch_size=settings.relay_batch)
+    feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic,
+                     max_poll_records=settings.consumer_batch)
+    return feed, relay

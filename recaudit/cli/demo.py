@@ -1,0 +1,187 @@
+"""`recaudit demo` and `recaudit timeline`: a guided look at the backend over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from domain.clock import iso_millis
+from domain.rules import Command, Mode
+from recaudit.workloads import CallScript, call_script
+
+PATHS = {
+    Command.START: "recording/start",
+    Command.PAUSE: "recording/pause",
+    Command.RESUME: "recording/resume",
+    Command.STOP: "recording/stop",
+    Command.END: "end",
+}
+ORGS = {mode: f"org-{mode.value.replace('_', '-')}" for mode in Mode}
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        url = args.url
+        data_dir = args.data_dir
+        if url is None:
+            url, data_dir = _start_in_process(stack, data_dir)
+        client = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+        report = drive(client, calls=args.calls, seed=args.seed)
+        print_report(report, url, data_dir, in_process=args.url is None)
+    return 0
+
+
+def _start_in_process(stack: ExitStack, data_dir: Path | None) -> tuple[str, Path]:
+    from recaudit.bootstrap import build
+    from recaudit.http.server import BackgroundServer
+    from recaudit.settings import Settings
+
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="recaudit-demo-"))
+    backend = build(Settings.from_env(data_dir=data_dir))
+    stack.callback(backend.close)
+    backend.start()
+    server = stack.enter_context(BackgroundServer(backend.app))
+    return server.url, data_dir
+
+
+def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    for mode, org in ORGS.items():
+        _ok(client.put(f"/policies/{org}", json={"mode": mode.value, "changed_by": "demo-admin",
+                                                 "reason": "demo set-up"}))
+    # One agent of the pause/resume organisation is held to always-on.
+    _ok(client.put(f"/policies/{ORGS[Mode.PAUSE_RESUME]}/agents/agent-trainee",
+                   json={"mode": "always_on", "changed_by": "demo-admin",
+                         "reason": "trainee calls are always recorded"}))
+    start = datetime.now(UTC) - timedelta(hours=3)
+    run_tag = f"{seed}-{int(start.timestamp())}"
+    refusals: dict[str, Counter[str]] = defaultdict(Counter)
+    accepted: Counter[str] = Counter()
+    timelines = []
+    for n in range(calls):
+        mode = list(Mode)[n % len(Mode)]
+        agent = "agent-trainee" if mode is Mode.PAUSE_RESUME and n % 8 == 1 else f"agent-{n % 5}"
+        script = call_script(rng, f"demo-{run_tag}-{n:04d}", ORGS[mode], agent, mode,
+                             start + timedelta(minutes=2 * n))
+        call_mode = _play(client, script, accepted, refusals)
+        # The timeline is a projection: wait for it to include this call's last event.
+        position = _ok(client.get(f"/calls/{script.call_id}"))["position"]
+        timelines.append((call_mode, _ok(client.get(f"/calls/{script.call_id}/timeline",
+                                                    params={"min_position": position}))))
+    return {"accepted": accepted, "refusals": refusals, "timelines": timelines}
+
+
+def _play(client: httpx.Client, script: CallScript, accepted: Counter[str],
+          refusals: dict[str, Counter[str]]) -> str:
+    body = {"call_id": script.call_id, "org_id": script.org_id, "agent_id": script.agent_id,
+            "direction": script.direction, "at": iso_millis(script.started_at),
+            "command_id": f"{script.call_id}-start"}
+    mode = str(_ok(client.post("/calls", json=body))["mode"])
+    accepted[mode] += 1
+    for i, step in enumerate(script.steps):
+        response = client.post(f"/calls/{script.call_id}/{PATHS[step.command]}",
+                               json={"by": script.agent_id, "at": iso_millis(step.at),
+                                     "command_id": f"{script.call_id}-{i}"})
+        if response.status_code == 409:
+            refusals[mode][response.json()["error"]["code"]] += 1
+        else:
+            _ok(response)
+            accepted[mode] += 1
+    return mode
+
+
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise SystemExit(f"recaudit demo: {response.request.method} {response.request.url} "
+                         f"answered {response.status_code}: {response.text}")
+    return dict(response.json())
+
+
+def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
+                 in_process: bool) -> None:
+    per_mode: dict[str, Counter[str]] = defaultdict(Counter)
+    for mode, timeline in report["timelines"]:
+        per_mode[mode]["calls"] += 1
+        for key, value in timeline["totals"].items():
+            per_mode[mode][key] += value
+    print(f"{'mode':<15}{'calls':>6}{'accepted':>10}{'refused':>9}"
+          f"{'recorded':>11}{'paused':>9}{'off':>9}  refusals by code")
+    for mode in Mode:
+        m = mode.value
+        row = per_mode.get(m)
+        if not row:
+            continue
+        refused = report["refusals"][m]
+        codes = ", ".join(f"{c} {n}" for c, n in sorted(refused.items())) or "-"
+        print(f"{m:<15}{row['calls']:>6}{report['accepted'][m]:>10}{sum(refused.values()):>9}"
+              f"{_mins(row['recording_ms']):>11}{_mins(row['paused_ms']):>9}"
+              f"{_mins(row['off_ms']):>9}  {codes}")
+    example = report["timelines"][0][1]["call_id"] if report["timelines"] else None
+    print()
+    if in_process:
+        print(f"The backend ran in this process; its data is in {data_dir}.")
+        print(f"Look at it with: recaudit serve --data-dir {data_dir}  (in a checkout: make serve)")
+        url = "http://127.0.0.1:8080"
+    if example:
+        print(f"  curl {url}/calls/{example}")
+        print(f"  curl {url}/calls/{example}/timeline")
+        print(f"  recaudit timeline {example} --url {url}")
+
+
+def _mins(ms: int) -> str:
+    return f"{ms / 60000:.1f}m"
+
+
+def print_timeline(url: str, call_id: str, min_position: int | None = None) -> int:
+    """Print a call's timeline; 0 if printed, 1 if the server refused, 2 if unreachable."""
+    from recaudit.http.api import ID_PATTERN
+
+    if not re.fullmatch(ID_PATTERN, call_id):
+        print(f"recaudit: {call_id!r} is not a call id (1-128 of A-Z a-z 0-9 . _ : @ -)",
+              file=sys.stderr)
+        return 2
+    params = {} if min_position is None else {"min_position": min_position}
+    target = f"{url.rstrip('/')}/calls/{quote(call_id, safe='')}/timeline"
+    try:
+        response = httpx.get(target, params=params, timeout=15)
+    except httpx.HTTPError as exc:
+        print(f"recaudit: cannot reach {url}: {exc} (is `recaudit serve` running?)",
+              file=sys.stderr)
+        return 2
+    try:
+        body = response.json()
+    except ValueError:
+        print(f"recaudit: {url} answered {response.status_code} with something that is not "
+              f"JSON: {response.text[:200]!r}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        error = body.get("error") or {} if isinstance(body, dict) else {}
+        message = error.get("message") or (body.get("detail") if isinstance(body, dict) else body)
+        print(f"recaudit: {response.status_code} {error.get('code', 'error')}: {message}",
+              file=sys.stderr)
+        return 1
+    print(f"call {body['call_id']}  org {body['org_id']}  agent {body['agent_id']}  "
+          f"mode {body['mode']}")
+    print(f"{'#':>3}  {'state':<10}{'start':<26}{'end':<26}{'ms':>9}  rec  reason")
+    for n, i in enumerate(body["intervals"], 1):
+        print(f"{n:>3}  {i['state']:<10}{i['start']:<26}{i['end'] or '(open)':<26}"
+              f"{i['duration_ms'] if i['duration_ms'] is not None else '':>9}  "
+              f"{i['recording_no'] or '':>3}  {i['reason'] or ''}")
+    totals = body["totals"]
+    print(f"totals: recording {totals['recording_ms']} ms, paused {totals['paused_ms']} ms, "
+          f"off {totals['off_ms']} ms")
+    for r in body["rejected"]:
+        print(f"refused: {r['command']} at {r['at']} by {r['by']}: {r['code']}")
+    return 0

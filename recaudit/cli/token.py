@@ -1,0 +1,42 @@
+"""`recaudit token`: make an access token, print it once with its configuration line.
+
+The token itself is printed on standard output only; the line to add to the tokens file
+holds its SHA-256 hash, never the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from recaudit.access.errors import TokenConfigError
+from recaudit.access.tokens import Principal, Role, check_principal, entry_line, new_token
+
+COMMANDS = ("token",)
+
+
+def add_commands(sub: Any) -> None:
+    token = sub.add_parser("token", help="make an access token and print the line that "
+                           "configures it (the server keeps only its hash)")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--org", required=True,
+                       help="the organisation id, or * for every one (auditor, admin, media)")
+    token.add_argument("--agent", help="the agent id (agent tokens only)")
+    token.add_argument("--name", required=True,
+                       help="who holds it: recorded as the actor of every command")
+
+
+def run(args: argparse.Namespace) -> int:
+    principal = Principal(args.name, Role(args.role), args.org, args.agent)
+    try:
+        check_principal(principal, "token")
+    except TokenConfigError as exc:
+        print(f"recaudit: {exc}", file=sys.stderr)
+        return 2
+    token = new_token()
+    print(f"token for {principal.describe()} (shown once; give it to its holder):")
+    print(f"  {token}")
+    print("add this line to the tokens file (RECAUDIT_TOKENS_FILE) or to RECAUDIT_TOKENS:")
+    print(f"  {entry_line(token, principal)}")
+    return 0

@@ -1,0 +1,224 @@
+"""The application service: turns requests into aggregate commands and answers.
+
+Writes go through the group committer; reads replay from the event store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from domain.call import Call, CommandRequest, Outcome
+from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
+from domain.errors import FutureTimestamp, NoPolicy, UnknownCall, UnknownPolicy
+from domain.ids import call_stream_id, policy_stream_id
+from domain.policy import Policy, Setting
+from domain.rules import Command, Mode, PauseBehavior, Refusal
+from recaudit.core.committer import GroupCommitter, Positions, UnitOfWork
+from recaudit.core.eventstore import EventStore
+from recaudit.core.health import StoreHealth
+from recaudit.core.views import CallStatus, PolicySnapshot, TimelineView
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """A call as it stood right after a command, with the command's refusal if any."""
+
+    status: CallStatus
+    position: int | None
+    refusal: Refusal | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    policy: PolicySnapshot
+    setting: Setting
+
+
+class AudioWatermark(Protocol):
+    """How far a call's audio is already decided (port; the segment store answers)."""
+
+    def decided_until(self, call_id: str) -> datetime | None: ...
+
+
+class RecordingService:
+    def __init__(
+        self,
+        store: EventStore,
+        committer: GroupCommitter,
+        *,
+        skew: timedelta = timedelta(seconds=5),
+        clock: Clock = system_clock,
+        watermark: AudioWatermark | None = None,
+    ) -> None:
+        self.store = store
+        self.committer = committer
+        self.skew = skew
+        self.clock = clock
+        self.watermark = watermark
+        self.health = StoreHealth(None)  # bootstrap gives it a probe for a server store
+
+    # -- policies -------------------------------------------------------------
+
+    def set_policy(
+        self,
+        org_id: str,
+        *,
+        mode: Mode,
+        changed_by: str,
+        reason: str | None = None,
+        pause_behavior: PauseBehavior = PauseBehavior.SKIP,
+        agent_id: str | None = None,
+    ) -> PolicyResult:
+        def job(uow: UnitOfWork) -> Callable[[Positions], PolicyResult]:
+            policy = uow.get(policy_stream_id(org_id))
+            if policy is None:
+                policy = Policy.open(org_id)
+                uow.add(policy)
+            setting = policy.set_mode(
+                mode=mode,
+                pause_behavior=pause_behavior,
+                agent_id=agent_id,
+                changed_by=changed_by,
+                reason=reason,
+                at=self.clock(),
+            )
+            result = PolicyResult(PolicySnapshot.of(policy), setting)
+            return lambda _positions: result
+
+        return self.committer.run(job)
+
+    def policy(self, org_id: str) -> PolicySnapshot:
+        policy = self.store.policy(org_id)
+        if policy is None or not policy.history:
+            raise UnknownPolicy(org_id)
+        return PolicySnapshot.of(policy)
+
+    # -- calls ----------------------------------------------------------------
+
+    def start_call(
+        self,
+        *,
+        call_id: str,
+        org_id: str,
+        agent_id: str,
+        direction: str,
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CallResult:
+        fingerprint = _fingerprint(
+            Command.START_CALL, agent_id, at, org=org_id, direction=direction
+        )
+
+        stream_id, policy_id = call_stream_id(call_id), policy_stream_id(org_id)
+
+        def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
+            request = self._request(Command.START_CALL, agent_id, at, command_id, fingerprint)
+            existing = uow.get(stream_id)
+            if existing is not None:
+                outcome = existing.handle(request, self.clock(), self.skew)
+                return self._answer(existing, outcome)
+            if request.at > self.clock() + self.skew:
+                raise FutureTimestamp(iso_millis(request.at), iso_millis(self.clock() + self.skew))
+            # Read the policy fresh: another process may have changed it.
+            policy = uow.get(policy_id, cached=False)
+            setting = policy.setting_for(agent_id) if policy is not None else None
+            if setting is None:
+                raise NoPolicy(org_id, agent_id)
+            call = Call.start(
+                call_id=call_id,
+                org_id=org_id,
+                agent_id=agent_id,
+                direction=direction,
+                mode=setting.mode,
+                policy_version=policy.version,
+                pause_behavior=setting.pause_behavior,
+                request=request,
+            )
+            uow.add(call)
+            return self._answer(call, Outcome(call.version, None))
+
+        return self.committer.run(job)
+
+    def command(
+        self,
+        call_id: str,
+        command: Command,
+        *,
+        by: str,
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CallResult:
+        if command is Command.START_CALL:
+            raise ValueError("use start_call to start a call")
+        fingerprint = _fingerprint(command, by, at)
+        stream_id = call_stream_id(call_id)
+
+        def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
+            call = uow.get(stream_id)
+            if call is None:
+                raise UnknownCall(call_id)
+            request = self._request(command, by, at, command_id, fingerprint)
+            decided = self.watermark.decided_until(call_id) if self.watermark else None
+            outcome = call.handle(request, self.clock(), self.skew, decided_until=decided)
+            return self._answer(call, outcome)
+
+        return self.committer.run(job)
+
+    def call(self, call_id: str) -> CallResult:
+        call = self.store.call(call_id)
+        if call is None:
+            raise UnknownCall(call_id)
+        return CallResult(CallStatus.of(call), self.store.position_of(call.id, call.version))
+
+    def timeline(self, call_id: str) -> TimelineView:
+        call = self.store.call(call_id)
+        if call is None:
+            raise UnknownCall(call_id)
+        return TimelineView.of(call)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _request(
+        self,
+        command: Command,
+        by: str,
+        at: datetime | None,
+        command_id: str | None,
+        fingerprint: str,
+    ) -> CommandRequest:
+        return CommandRequest(
+            command=command,
+            at=to_utc_millis(at) if at is not None else self.clock(),
+            by=by,
+            command_id=command_id,
+            fingerprint=fingerprint,
+            at_given=at is not None,
+        )
+
+    def _answer(self, call: Call, outcome: Outcome) -> Callable[[Positions], CallResult]:
+        stream_id, version = call.id, outcome.version
+        if outcome.replayed:
+            # The first outcome: the call as it stood right after that command.
+            def replayed(_positions: Positions) -> CallResult:
+                then: Call = self.store.repository.get(stream_id, version=version)
+                position = self.store.position_of(stream_id, version)
+                return CallResult(CallStatus.of(then), position, outcome.refusal, True)
+
+            return replayed
+        status = CallStatus.of(call)  # taken now: later jobs may move the call on
+        return lambda positions: CallResult(
+            status, positions.get((stream_id, version)), outcome.refusal
+        )
+
+
+def _fingerprint(command: Command, by: str, at: datetime | None, **extra: str) -> str:
+    """What makes two requests "the same command" for idempotency."""
+    parts = [command.value, f"by={by}"]
+    if at is not None:
+        parts.append(f"at={iso_millis(at)}")
+    parts.extend(f"{k}={v}" for k, v in sorted(extra.items()))
+    return "|".join(parts)

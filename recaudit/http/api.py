@@ -1,0 +1,348 @@
+"""The HTTP API: the contract's routes, bodies and error shape, over the service."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import Body, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from domain.clock import to_utc_millis
+from domain.errors import (
+    CommandRefused,
+    FutureTimestamp,
+    IdempotencyConflict,
+    NoPolicy,
+    UnknownCall,
+    UnknownPolicy,
+)
+from domain.rules import Command, Mode, PauseBehavior
+from recaudit import __version__
+from recaudit.core.committer import ConcurrencyExhausted
+from recaudit.core.health import StoreUnavailable
+from recaudit.core.readmodel import DomainTimelineReader, ReadModelError, TimelineReader
+from recaudit.core.service import CallResult, RecordingService
+from recaudit.core.views import setting_json
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
+# Free text is stored and shown in timelines and terminals: no control characters
+# (a reason may hold tabs and line breaks).
+Actor = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+                             description="1-128 characters, no control characters")]
+Reason = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$",
+                              description="up to 1000 characters, no control characters "
+                                          "but tab and line feed")]
+
+
+def _text_time(at: object) -> object:
+    """A client time must be an RFC 3339 string: numbers are not read as epoch seconds."""
+    if at is not None and not isinstance(at, str | datetime):
+        raise ValueError("timestamp must be an RFC 3339 string, e.g. 2026-03-01T09:30:00.000Z")
+    return at
+
+
+# The earliest client time accepted (the stores keep times as milliseconds since then).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def in_range(at: datetime) -> str | None:
+    """Why an offset-carrying `at` cannot be stored, or None if it can."""
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        return "timestamp is out of range once converted to UTC"
+    if utc < EARLIEST:
+        return "timestamp must not be earlier than 1970-01-01T00:00:00.000Z"
+    return None
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("timestamp must carry an offset, e.g. 2026-03-01T09:30:00.000Z")
+    problem = in_range(at)
+    if problem is not None:
+        raise ValueError(problem)
+    return to_utc_millis(at)
+
+
+CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+OrgIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+AgentIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_text_time), AfterValidator(_aware)]
+
+# Errors the domain raises on purpose -> HTTP status. Rule refusals are 409.
+STATUS_OF: dict[type[Exception], int] = {
+    UnknownPolicy: 404,
+    UnknownCall: 404,
+    NoPolicy: 409,
+    IdempotencyConflict: 409,
+    FutureTimestamp: 409,
+    ConcurrencyExhausted: 503,
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyBody(Strict):
+    mode: Mode
+    changed_by: Actor
+    reason: Reason | None = None
+    pause_behavior: PauseBehavior = PauseBehavior.SKIP
+
+
+class StartCallBody(Strict):
+    call_id: Id
+    org_id: Id
+    agent_id: Id
+    direction: Literal["inbound", "outbound"]
+    at: Timestamp = None
+    command_id: Id | None = None
+
+
+class CommandBody(Strict):
+    by: Actor
+    at: Timestamp = None
+    command_id: Id | None = None
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def call_response(result: CallResult, success: int = 200) -> JSONResponse:
+    body = result.status.to_json(result.position)
+    if result.refusal is not None:
+        return error(409, result.refusal.value, refusal_message(result), call=body)
+    return JSONResponse(body, success)
+
+
+def refusal_message(result: CallResult) -> str:
+    status = result.status
+    return {
+        "call_ended": "the call has ended; no further commands are accepted",
+        "not_permitted": f"the call's mode {status.mode.value} never allows this command",
+        "invalid_state": f"this command is not allowed while the call is {status.state.value}",
+        "out_of_order": "the command's timestamp is earlier than the call's last event",
+        "future_timestamp": "the command's timestamp is later than the server clock allows",
+        "too_late": "the call's audio is already decided past the command's timestamp "
+        "(the command came later than the audio lateness bound allows)",
+    }[result.refusal.value if result.refusal else ""]
+
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait (up to a few seconds) until the projection has applied "
+                            "this position, e.g. the `position` of a call status"),
+]
+
+
+# Served even while the event store is down: they do not touch it (or say it is down).
+ALWAYS_SERVED = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
+
+
+def create_app(service: RecordingService, timelines: TimelineReader | None = None) -> FastAPI:
+    """The API; timelines come from `timelines` (default: replayed from the event store)."""
+    reader = timelines or DomainTimelineReader(service)
+    app = FastAPI(
+        title="recaudit",
+        version=__version__,
+        description="Event-sourced audit backend for call recording.",
+    )
+    _install_error_handlers(app)
+    _document_errors(app)
+    app.state.health = service.health
+
+    @app.middleware("http")
+    async def fail_fast_while_store_down(request: Request, call_next: Any) -> Any:
+        if service.health.is_down and request.url.path not in ALWAYS_SERVED:
+            exc = StoreUnavailable(f"the event store is unavailable ({service.health.last_error})"
+                                   "; nothing was recorded, retry later")
+            return error(503, exc.code, str(exc))
+        return await call_next(request)
+
+    @app.put("/policies/{org_id}")
+    def put_policy(org_id: OrgIdPath, body: PolicyBody) -> JSONResponse:
+        result = service.set_policy(
+            org_id,
+            mode=body.mode,
+            changed_by=body.changed_by,
+            reason=body.reason,
+            pause_behavior=body.pause_behavior,
+        )
+        return JSONResponse(result.policy.to_json())
+
+    @app.put("/policies/{org_id}/agents/{agent_id}")
+    def put_override(
+        org_id: OrgIdPath, agent_id: AgentIdPath, body: PolicyBody
+    ) -> JSONResponse:
+        result = service.set_policy(
+            org_id,
+            mode=body.mode,
+            changed_by=body.changed_by,
+            reason=body.reason,
+            pause_behavior=body.pause_behavior,
+            agent_id=agent_id,
+        )
+        return JSONResponse(
+            {"org_id": org_id, "agent_id": agent_id, **setting_json(result.setting)}
+            | {"version": result.policy.version}
+        )
+
+    @app.get("/policies/{org_id}")
+    def get_policy(org_id: OrgIdPath) -> JSONResponse:
+        return JSONResponse(service.policy(org_id).to_json())
+
+    @app.post("/calls", status_code=201)
+    def start_call(body: StartCallBody) -> JSONResponse:
+        result = service.start_call(
+            call_id=body.call_id,
+            org_id=body.org_id,
+            agent_id=body.agent_id,
+            direction=body.direction,
+            at=body.at,
+            command_id=body.command_id,
+        )
+        return call_response(result, success=201)
+
+    def command_route(command: Command, path: str) -> None:
+        def handler(call_id: CallIdPath, body: Annotated[CommandBody, Body()]) -> JSONResponse:
+            result = service.command(
+                call_id, command, by=body.by, at=body.at, command_id=body.command_id
+            )
+            return call_response(result)
+
+        handler.__name__ = f"{command.value}_recording" if path.startswith("rec") else "end_call"
+        app.post(f"/calls/{{call_id}}/{path}")(handler)
+
+    for command, path in (
+        (Command.START, "recording/start"),
+        (Command.PAUSE, "recording/pause"),
+        (Command.RESUME, "recording/resume"),
+        (Command.STOP, "recording/stop"),
+        (Command.END, "end"),
+    ):
+        command_route(command, path)
+
+    @app.get("/calls/{call_id}")
+    def get_call(call_id: CallIdPath) -> JSONResponse:
+        return call_response(service.call(call_id))
+
+    @app.get("/calls/{call_id}/timeline")
+    def get_timeline(call_id: CallIdPath, min_position: MinPosition = None) -> JSONResponse:
+        return JSONResponse(reader.timeline(call_id, min_position).to_json())
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        if service.health.is_down:
+            return error(503, "store_unavailable",
+                         f"the event store is unavailable: {service.health.last_error}")
+        return JSONResponse({"status": "ok", "position": service.store.head()})
+
+    return app
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "string"}},
+        },
+    }},
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Describe every refusal with the contract's error shape in the OpenAPI document
+    (the framework would describe its own validation errors instead)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Error"] = ERROR_SCHEMA
+        refused = {"description": "refused; the code says why",
+                   "content": {"application/json": {
+                       "schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = responses["5XX"] = refused
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CommandRefused)
+    async def refused(_request: Request, exc: CommandRefused) -> JSONResponse:
+        status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 409)
+        return error(status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_describe(e) for e in exc.errors()]
+        fields = [p[0] for p in problems]
+        message = "; ".join(f"{f}: {m}" for f, m in problems)
+        return error(422, "invalid_request", message, fields=fields)
+
+    @app.exception_handler(ReadModelError)
+    async def read_model(_request: Request, exc: ReadModelError) -> JSONResponse:
+        return error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code, message, extra = _http_problem(request, exc)
+        answer = error(exc.status_code, code, message, **extra)
+        answer.headers.update(exc.headers or {})
+        return answer
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def store_down(request: Request, exc: Exception) -> JSONResponse:
+        request.app.state.health.mark_down(exc)
+        return error(503, "store_unavailable", f"the event store is unavailable: {exc}")
+
+
+def _http_problem(request: Request, exc: HTTPException) -> tuple[str, str, dict[str, Any]]:
+    """The framework's own refusals (no such route, a body it cannot parse), as code,
+    message and extra fields of the error shape."""
+    method, path = request.method, request.url.path
+    if exc.status_code == 404:
+        return "not_found", f"no route answers {method} {path}", {}
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return "method_not_allowed", f"{method} is not allowed on {path} (allowed: {allowed})", {}
+    if exc.status_code == 400:
+        return "invalid_request", f"body: {exc.detail}", {"fields": ["body"]}
+    return "http_error", str(exc.detail), {}
+
+
+def _describe(err: dict[str, Any]) -> tuple[str, str]:
+    if err.get("type") == "json_invalid":  # its loc holds a character offset, not a field
+        detail = (err.get("ctx") or {}).get("error", "")
+        return "body", f"the body is not valid JSON: {detail}".rstrip(": ")
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
+    field = ".".join(loc) or "body"
+    message = str(err.get("msg", "invalid"))
+    message = re.sub(r"^Value error, ", "", message)
+    return field, message

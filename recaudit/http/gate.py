@@ -1,0 +1,221 @@
+"""The gate every HTTP request passes before its route: body size, token, permission.
+
+An ASGI middleware. For every route but the streamed audio route it reads the body
+(refusing one larger than the limit with 413 `body_too_large`), and when tokens are
+configured it authenticates the bearer token (401 `unauthenticated`) and checks the
+route's access rule (403 `forbidden`; 404 `unknown_call` for a call the token may not
+see; 409 `call_id_taken`; 422 when the body names another actor than the token). A
+refused request never reaches its route, so nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, TypeGuard
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match, compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain.errors import UnknownCall
+from recaudit.access.errors import (
+    ActorMismatch,
+    CallIdTaken,
+    Forbidden,
+    NotVisible,
+    Refused,
+    StoreDown,
+    Unauthenticated,
+)
+from recaudit.access.rules import PERMISSIONS, PUBLIC, ROUTES, STREAMED, Reach, RouteRule, Target
+from recaudit.access.scopes import CallOwner, CallOwners
+from recaudit.access.tokens import EVERY_ORG, Principal, TokenTable
+from recaudit.http.api import ID_PATTERN
+from recaudit.http.body import ClientGone, read_limited, replay
+
+log = logging.getLogger(__name__)
+RouteKey = tuple[str, str]
+ID = re.compile(ID_PATTERN)
+UNLISTED: RouteKey = ("*", "a route no access rule names")
+
+
+class AccessGate:
+    def __init__(self, app: ASGIApp, *, routes: list[BaseRoute], tokens: TokenTable,
+                 owners: CallOwners, max_body: int) -> None:
+        self.app = app
+        self.routes = routes
+        self.tokens = tokens
+        self.owners = owners
+        self.max_body = max_body
+        self.templates = {template: compile_path(template)[::2]
+                          for _method, template in (*ROUTES, *PUBLIC)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            receive = await self._admit(scope, receive)
+        except ClientGone:
+            return
+        except Refused as exc:
+            await answer(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _admit(self, scope: Scope, receive: Receive) -> Receive:
+        key, params = self._route(scope)
+        principal = None
+        if self.tokens.enabled and key not in PUBLIC:
+            principal = self._authenticate(scope)
+        body = None if key in STREAMED else await read_limited(scope, receive, self.max_body)
+        if principal is not None:
+            scope.setdefault("state", {})["principal"] = principal
+            if key is not None:
+                await self._authorize(principal, key, params, body)
+        return receive if body is None else replay(body, receive)
+
+    def _route(self, scope: Scope) -> tuple[RouteKey | None, dict[str, Any]]:
+        """The (method, path template) of the route that will answer, and its path values.
+
+        The templates come from the access rules; a request that one of the app's routes
+        would answer although no rule names it gets the key UNLISTED (refused to every token).
+        """
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        path = _route_path(scope)
+        for template, (pattern, convertors) in self.templates.items():
+            found = pattern.match(path)
+            if found is None:
+                continue
+            if (method, template) in ROUTES or (method, template) in PUBLIC:
+                params = {k: convertors[k].convert(v) for k, v in found.groupdict().items()}
+                return (method, template), params
+        if any(route.matches(scope)[0] is Match.FULL for route in self.routes):
+            return UNLISTED, {}
+        return None, {}
+
+    def _authenticate(self, scope: Scope) -> Principal:
+        given = [v for k, v in scope.get("headers", ()) if k == b"authorization"]
+        if not given:
+            raise Unauthenticated("this server requires an access token: send "
+                                  "Authorization: Bearer <token>")
+        scheme, _, token = given[0].decode("latin-1").strip().partition(" ")
+        principal = self.tokens.principal(token.strip()) if len(given) == 1 else None
+        if scheme.lower() != "bearer" or principal is None:
+            raise Unauthenticated("the access token is not valid (send exactly one "
+                                  "Authorization: Bearer <token> header)", invalid=True)
+        return principal
+
+    async def _authorize(self, who: Principal, key: RouteKey, params: dict[str, Any],
+                         body: bytes | None) -> None:
+        rule = ROUTES.get(key)
+        if rule is None:
+            raise _refused(who, key, Forbidden("no access rule covers this route; it is "
+                                               "refused to every token"))
+        reach = PERMISSIONS[who.role].get(rule.action)
+        if reach is None:
+            raise _refused(who, key, Forbidden(
+                f"the {who.role.value} role may not {rule.action.value}"))
+        document = _json_object(body)
+        if rule.actor_field is not None:
+            _check_actor(who, rule.actor_field, document)
+        try:
+            await self._check_target(who, rule, reach, params, document)
+        except Refused as exc:
+            raise _refused(who, key, exc) from None
+
+    async def _check_target(self, who: Principal, rule: RouteRule, reach: Reach,
+                            params: dict[str, Any], document: dict[str, Any] | None) -> None:
+        if rule.target is Target.NONE:
+            if not reaches(who, reach, None):
+                raise Forbidden(f"only a token for every organisation (org=*) may "
+                                f"{rule.action.value}")
+        elif rule.target is Target.ORG_PATH:
+            org_id = params.get("org_id")
+            if _valid(org_id) and not who.covers(org_id):
+                raise Forbidden(f"this token may not {rule.action.value} of organisation "
+                                f"{org_id!r}")
+        elif rule.target is Target.CALL:
+            call_id = params.get("call_id")
+            if _valid(call_id) and not reaches(who, reach, await self._owner(call_id)):
+                raise NotVisible(str(UnknownCall(call_id)))
+        else:
+            await self._check_new_call(who, reach, document)
+
+    async def _check_new_call(self, who: Principal, reach: Reach,
+                              document: dict[str, Any] | None) -> None:
+        if document is None:
+            return  # not a JSON object: the route refuses it
+        org_id, agent_id = document.get("org_id"), document.get("agent_id")
+        if not isinstance(org_id, str) or not isinstance(agent_id, str):
+            return
+        if not reaches(who, reach, CallOwner(org_id, agent_id)):
+            whose = f"agent {who.agent_id!r} of " if reach is Reach.OWN else ""
+            raise Forbidden(f"this token may only start calls of {whose}organisation "
+                            f"{who.org!r}")
+        call_id = document.get("call_id")
+        if _valid(call_id):
+            owner = await self._owner(call_id)
+            if owner is not None and not reaches(who, reach, owner):
+                raise CallIdTaken(f"call_id {call_id!r} is already used by another call; "
+                                  "choose another id")
+
+    async def _owner(self, call_id: str) -> CallOwner | None:
+        if self.owners.store_down:
+            raise StoreDown("the event store is unavailable; nothing was recorded, retry later")
+        try:
+            return await run_in_threadpool(self.owners, call_id)
+        except (OperationalError, InterfaceError) as exc:
+            self.owners.service.health.mark_down(exc)
+            raise StoreDown(f"the event store is unavailable: {exc}") from exc
+
+
+def _route_path(scope: Scope) -> str:
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def reaches(who: Principal, reach: Reach, owner: CallOwner | None) -> bool:
+    """Whether `who`, granted `reach`, covers a call of `owner` (None: the deployment)."""
+    if reach is Reach.ALL or owner is None:
+        return reach is Reach.ALL and who.org == EVERY_ORG
+    if not who.covers(owner.org_id):
+        return False
+    return reach is Reach.ORG or owner.agent_id == who.agent_id
+
+
+def _valid(value: object) -> TypeGuard[str]:
+    """An id the route would accept; anything else the route itself refuses (422)."""
+    return isinstance(value, str) and ID.fullmatch(value) is not None
+
+
+def _json_object(body: bytes | None) -> dict[str, Any] | None:
+    if not body:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # the route refuses it the same way (400)
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _check_actor(who: Principal, field: str, document: dict[str, Any] | None) -> None:
+    given = None if document is None else document.get(field)
+    if isinstance(given, str) and given != who.name:
+        raise ActorMismatch(field, who.name)
+
+
+def _refused(who: Principal, key: RouteKey, exc: Refused) -> Refused:
+    log.info("access refused (%s) to %s for %s %s: %s", exc.code, who.describe(), *key, exc)
+    return exc
+
+
+def answer(exc: Refused) -> JSONResponse:
+    error: dict[str, Any] = {"code": exc.code, "message": str(exc)}
+    if exc.fields is not None:
+        error["fields"] = exc.fields
+    return JSONResponse({"error": error}, exc.status, headers=exc.headers)
