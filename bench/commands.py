@@ -41,9 +41,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from domain.clock import iso_millis
-from domain.rules import CallState, Command, Mode, initial_state, next_state, rule_refusal
+from domain.rules import CallState, Mode, initial_state, next_state, rule_refusal
 from recaudit.bootstrap import Backend, build
 from recaudit.core.service import CallResult
+from recaudit.http.routes import command_path
 from recaudit.http.server import BackgroundServer
 from recaudit.settings import Settings
 from recaudit.workloads import CallScript, call_script
@@ -53,13 +54,6 @@ ORGS = {mode: f"bench-{mode.value.replace('_', '-')}" for mode in Mode}
 TARGET_RATIO = 3.0
 TARGET_P99_MS = 20.0
 BARE_NAMESPACE = UUID("0b9f5a52-3c1d-4e7f-8a6b-2d4c9e1f7a30")
-PATHS = {
-    Command.START: "recording/start",
-    Command.PAUSE: "recording/pause",
-    Command.RESUME: "recording/resume",
-    Command.STOP: "recording/stop",
-    Command.END: "end",
-}
 
 
 class BenchError(RuntimeError):
@@ -330,7 +324,7 @@ class HttpSession:
         step = call.steps[index]
         body = {"by": call.agent_id, "at": iso_millis(step.at),
                 "command_id": f"{call.call_id}-{index}"}
-        path = f"/calls/{call.call_id}/{PATHS[step.command]}"
+        path = command_path(step.command, call.call_id)
         return _outcome(self.client.post(path, json=body), success=200)
 
     def close(self) -> None:

@@ -6,13 +6,12 @@ The HTTP gate that enforces it is `recaudit.http.access`.
 from __future__ import annotations
 
 from recaudit.access.errors import AccessError, TokenConfigError
-from recaudit.access.rules import PERMISSIONS, ROUTES, Action, Reach
+from recaudit.access.rules import PERMISSIONS, Action, Reach
 from recaudit.access.tokens import Principal, Role, TokenTable, digest, load
 from recaudit.settings import Settings
 
 __all__ = [
     "PERMISSIONS",
-    "ROUTES",
     "AccessError",
     "Action",
     "Principal",

@@ -1,9 +1,9 @@
-"""Who may do what: the role table and the access rule of every route.
+"""Who may do what: the role table, and the shape of a route's access rule.
 
 A role grants actions, each with a reach: `OWN` (calls whose agent is the token's
 agent, in its organisation), `ORG` (the token's organisation; every organisation for
 an `org=*` token) or `ALL` (only an `org=*` token). A route not listed here is refused
-to every token (default deny).
+to every token (default deny); the routes' rules are in `recaudit.http.routes`.
 """
 
 from __future__ import annotations
@@ -71,38 +71,3 @@ class RouteRule:
     action: Action
     target: Target
     actor_field: str | None = None  # a body field that must name the token's holder
-
-
-_COMMAND = RouteRule(Action.COMMAND, Target.CALL, actor_field="by")
-_SET_POLICY = RouteRule(Action.SET_POLICY, Target.ORG_PATH, actor_field="changed_by")
-_READ_CALL = RouteRule(Action.READ_CALL, Target.CALL)
-
-ROUTES: dict[tuple[str, str], RouteRule] = {
-    ("PUT", "/policies/{org_id}"): _SET_POLICY,
-    ("PUT", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
-    ("GET", "/policies/{org_id}"): RouteRule(Action.READ_POLICY, Target.ORG_PATH),
-    ("POST", "/calls"): RouteRule(Action.START_CALL, Target.NEW_CALL),
-    ("POST", "/calls/{call_id}/recording/start"): _COMMAND,
-    ("POST", "/calls/{call_id}/recording/pause"): _COMMAND,
-    ("POST", "/calls/{call_id}/recording/resume"): _COMMAND,
-    ("POST", "/calls/{call_id}/recording/stop"): _COMMAND,
-    ("POST", "/calls/{call_id}/end"): _COMMAND,
-    ("GET", "/calls/{call_id}"): _READ_CALL,
-    ("GET", "/calls/{call_id}/timeline"): _READ_CALL,
-    ("GET", "/calls/{call_id}/recordings"): _READ_CALL,
-    ("GET", "/calls/{call_id}/recordings/{recording_no}.wav"): _READ_CALL,
-    ("POST", "/calls/{call_id}/audio"): RouteRule(Action.SEND_AUDIO, Target.CALL),
-    ("POST", "/admin/projections/rebuild"): RouteRule(Action.REBUILD, Target.NONE),
-}
-
-# Answered to anyone, token or not: liveness and the API's own description.
-PUBLIC: frozenset[tuple[str, str]] = frozenset({
-    ("GET", "/health"),
-    ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
-})
-
-# Routes whose body is streamed to the route, which bounds it itself (audio chunks).
-STREAMED: frozenset[tuple[str, str]] = frozenset({("POST", "/calls/{call_id}/audio")})

@@ -17,16 +17,10 @@ from urllib.parse import quote
 import httpx
 
 from domain.clock import iso_millis
-from domain.rules import Command, Mode
+from domain.rules import Mode
+from recaudit.http.routes import command_path
 from recaudit.workloads import CallScript, call_script
 
-PATHS = {
-    Command.START: "recording/start",
-    Command.PAUSE: "recording/pause",
-    Command.RESUME: "recording/resume",
-    Command.STOP: "recording/stop",
-    Command.END: "end",
-}
 ORGS = {mode: f"org-{mode.value.replace('_', '-')}" for mode in Mode}
 
 
@@ -91,7 +85,7 @@ def _play(client: httpx.Client, script: CallScript, accepted: Counter[str],
     mode = str(_ok(client.post("/calls", json=body))["mode"])
     accepted[mode] += 1
     for i, step in enumerate(script.steps):
-        response = client.post(f"/calls/{script.call_id}/{PATHS[step.command]}",
+        response = client.post(command_path(step.command, script.call_id),
                                json={"by": script.agent_id, "at": iso_millis(step.at),
                                      "command_id": f"{script.call_id}-{i}"})
         if response.status_code == 409:

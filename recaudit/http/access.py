@@ -11,11 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from recaudit.access.rules import PUBLIC
 from recaudit.access.scopes import CallOwners
 from recaudit.access.tokens import TokenTable
 from recaudit.core.service import RecordingService
 from recaudit.http.gate import AccessGate
+from recaudit.http.routes import PUBLIC
 
 
 def install(app: FastAPI, tokens: TokenTable, service: RecordingService, *,

@@ -29,6 +29,7 @@ from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import DomainTimelineReader, ReadModelError, TimelineReader
 from recaudit.core.service import CallResult, RecordingService
 from recaudit.core.views import setting_json
+from recaudit.http.routes import COMMAND_PATHS
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
@@ -222,16 +223,10 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             )
             return call_response(result)
 
-        handler.__name__ = f"{command.value}_recording" if path.startswith("rec") else "end_call"
-        app.post(f"/calls/{{call_id}}/{path}")(handler)
+        handler.__name__ = "end_call" if command is Command.END else f"{command.value}_recording"
+        app.post(path)(handler)
 
-    for command, path in (
-        (Command.START, "recording/start"),
-        (Command.PAUSE, "recording/pause"),
-        (Command.RESUME, "recording/resume"),
-        (Command.STOP, "recording/stop"),
-        (Command.END, "end"),
-    ):
+    for command, path in COMMAND_PATHS.items():
         command_route(command, path)
 
     @app.get("/calls/{call_id}")

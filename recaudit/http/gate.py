@@ -31,11 +31,12 @@ from recaudit.access.errors import (
     StoreDown,
     Unauthenticated,
 )
-from recaudit.access.rules import PERMISSIONS, PUBLIC, ROUTES, STREAMED, Reach, RouteRule, Target
+from recaudit.access.rules import PERMISSIONS, Reach, RouteRule, Target
 from recaudit.access.scopes import CallOwner, CallOwners
 from recaudit.access.tokens import EVERY_ORG, Principal, TokenTable
 from recaudit.http.api import ID_PATTERN
 from recaudit.http.body import ClientGone, read_limited, replay
+from recaudit.http.routes import PUBLIC, ROUTES, STREAMED
 
 log = logging.getLogger(__name__)
 RouteKey = tuple[str, str]

@@ -83,7 +83,7 @@ def test_a_route_without_access_rule_is_refused_to_every_token(secured: Secured)
 
 
 def test_every_served_route_has_an_access_rule(secured: Secured) -> None:
-    from recaudit.access.rules import PUBLIC, ROUTES
+    from recaudit.http.routes import PUBLIC, ROUTES
 
     document = secured.http.get("/openapi.json").json()
     served = {(m.upper(), path) for path, ops in document["paths"].items() for m in ops}

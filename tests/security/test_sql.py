@@ -26,7 +26,7 @@ REVIEWED = {
     ("recaudit/adapters/integrity/database.py", "SEAL_COLUMNS"): "module constant",
     ("recaudit/adapters/integrity/database.py", "integer"): "a column type chosen by the adapter",
     ("recaudit/adapters/integrity/database.py", "pos"): "the adapter's position column constant",
-    ("recaudit/adapters/integrity/database.py", "self.events_table"): "the adapter's table constant",
+    ("recaudit/adapters/integrity/database.py", "self.events_table"): "the table constant",
     ("recaudit/adapters/integrity/database.py", "marks"): "a run of ? placeholders",
     ("recaudit/adapters/integrity/postgres_db.py", "SCHEMA"): "module constant",
     ("recaudit/adapters/integrity/postgres_db.py", "table"): "LINKS or RECORDINGS",

@@ -1,0 +1,55 @@
+"""The API's routes as data: the path of every call command, and each route's access rule.
+
+The server (`recaudit.http.api`), the access gate and the clients that drive the API
+(`recaudit demo`, the benchmarks) all take command paths from here.
+"""
+
+from __future__ import annotations
+
+from domain.rules import Command
+from recaudit.access.rules import Action, RouteRule, Target
+
+# Where each call command is sent (POST, with a `{call_id}` to fill in).
+COMMAND_PATHS: dict[Command, str] = {
+    Command.START: "/calls/{call_id}/recording/start",
+    Command.PAUSE: "/calls/{call_id}/recording/pause",
+    Command.RESUME: "/calls/{call_id}/recording/resume",
+    Command.STOP: "/calls/{call_id}/recording/stop",
+    Command.END: "/calls/{call_id}/end",
+}
+
+
+def command_path(command: Command, call_id: str) -> str:
+    """The path to POST `command` to for the call `call_id` (an id is URL-safe by rule)."""
+    return COMMAND_PATHS[command].format(call_id=call_id)
+
+
+_COMMAND = RouteRule(Action.COMMAND, Target.CALL, actor_field="by")
+_SET_POLICY = RouteRule(Action.SET_POLICY, Target.ORG_PATH, actor_field="changed_by")
+_READ_CALL = RouteRule(Action.READ_CALL, Target.CALL)
+
+ROUTES: dict[tuple[str, str], RouteRule] = {
+    ("PUT", "/policies/{org_id}"): _SET_POLICY,
+    ("PUT", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
+    ("GET", "/policies/{org_id}"): RouteRule(Action.READ_POLICY, Target.ORG_PATH),
+    ("POST", "/calls"): RouteRule(Action.START_CALL, Target.NEW_CALL),
+    **{("POST", path): _COMMAND for path in COMMAND_PATHS.values()},
+    ("GET", "/calls/{call_id}"): _READ_CALL,
+    ("GET", "/calls/{call_id}/timeline"): _READ_CALL,
+    ("GET", "/calls/{call_id}/recordings"): _READ_CALL,
+    ("GET", "/calls/{call_id}/recordings/{recording_no}.wav"): _READ_CALL,
+    ("POST", "/calls/{call_id}/audio"): RouteRule(Action.SEND_AUDIO, Target.CALL),
+    ("POST", "/admin/projections/rebuild"): RouteRule(Action.REBUILD, Target.NONE),
+}
+
+# Answered to anyone, token or not: liveness and the API's own description.
+PUBLIC: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+})
+
+# Routes whose body is streamed to the route, which bounds it itself (audio chunks).
+STREAMED: frozenset[tuple[str, str]] = frozenset({("POST", "/calls/{call_id}/audio")})
