@@ -12,6 +12,8 @@ class DomainError(Exception):
 class CommandRefused(DomainError):
     """The command cannot be accepted as sent; nothing was recorded."""
 
+    code = "command_refused"
+
 
 class IdempotencyConflict(CommandRefused):
     code = "idempotency_conflict"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID, uuid5
 
+# What a call, organisation, agent or command id may be: 1-128 of A-Z a-z 0-9 . _ : @ -,
+# starting with a letter or digit (safe in paths, file names and terminals).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+
 NAMESPACE = UUID("6f1c2b9e-5d7a-4c1e-9b0e-3a2f8d4c7e61")
 
 

@@ -1,7 +1,7 @@
 """Errors of the segment store, one root, classified by what the caller should do.
 
-`AudioRefused` errors answer an ingestion or a read: the request is refused as
-sent and nothing was held or written; each carries its HTTP status and code.
+`AudioRefused` errors refuse an ingestion or a read: the request is refused as
+sent and nothing was held or written; the entry point decides how to answer each.
 `StoreFailure` means the storage itself failed: retry later.
 """
 
@@ -15,8 +15,6 @@ class SegmentError(Exception):
 class StoreFailure(SegmentError):
     """Reading or writing the storage failed; nothing was half-written. Retry later."""
 
-    retriable = True
-
 
 class InvalidKey(SegmentError, ValueError):
     def __init__(self, key: str, why: str) -> None:
@@ -26,56 +24,45 @@ class InvalidKey(SegmentError, ValueError):
 class AudioRefused(SegmentError):
     """The request is refused as sent; nothing was held or written."""
 
-    status = 409
-    code = "audio_refused"
-
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
         self.details = details
 
 
 class InvalidAudio(AudioRefused):
-    status = 422
-    code = "invalid_request"
+    """A parameter or the body is malformed (`fields` names it)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", fields=[field])
 
 
 class UnsupportedMediaType(AudioRefused):
-    status = 415
-    code = "unsupported_media_type"
+    """The audio is not sent as mono 16-bit linear PCM."""
 
 
 class ChunkTooLarge(AudioRefused):
-    status = 413
-    code = "chunk_too_large"
+    """One chunk holds more audio than a call may have waiting."""
 
 
 class BacklogFull(AudioRefused):
     """Too much audio is waiting for its recording state: retry once some is decided."""
 
-    status = 429
-    code = "audio_backlog_full"
-    retriable = True
-
 
 class AudioOverlap(AudioRefused):
-    code = "audio_overlap"
+    """The chunk covers time for which the call already has audio."""
 
 
 class RateMismatch(AudioRefused):
-    code = "rate_mismatch"
+    """The chunk's sample rate differs from the call's."""
 
 
 class CallAudioEnded(AudioRefused):
-    code = "call_ended"
+    """The call has ended and all its audio is decided."""
 
 
 class FutureAudio(AudioRefused):
-    code = "future_timestamp"
+    """The chunk is dated later than the server clock allows."""
 
 
 class UnknownRecording(AudioRefused):
-    status = 404
-    code = "unknown_recording"
+    """The call has no recording of that number."""

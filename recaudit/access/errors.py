@@ -1,4 +1,7 @@
-"""Errors of access control, one root, each saying how the HTTP layer answers it."""
+"""Errors of access control, one root; each says why a request is refused.
+
+How each is answered over HTTP is decided by `recaudit.http.errors`.
+"""
 
 from __future__ import annotations
 
@@ -16,48 +19,31 @@ class TokenConfigError(AccessError, SettingsError):
 class Refused(AccessError):
     """A request is refused before it reaches a route; nothing was recorded."""
 
-    status = 403
-    code = "forbidden"
-    headers: dict[str, str] | None = None
     fields: list[str] | None = None
 
 
 class Unauthenticated(Refused):
-    status = 401
-    code = "unauthenticated"
+    """No usable access token; `invalid` when one was sent but is not valid."""
 
     def __init__(self, message: str, *, invalid: bool = False) -> None:
         super().__init__(message)
-        challenge = 'Bearer realm="recaudit"'
-        if invalid:
-            challenge += ', error="invalid_token"'
-        self.headers = {"WWW-Authenticate": challenge}
+        self.invalid = invalid
 
 
 class Forbidden(Refused):
-    status = 403
-    code = "forbidden"
+    """The token's role or organisation does not allow the request."""
 
 
 class NotVisible(Refused):
     """A call the principal may not see: answered exactly as an unknown call."""
 
-    status = 404
-    code = "unknown_call"
-
 
 class CallIdTaken(Refused):
     """A new call's id is already used by a call the principal may not see."""
 
-    status = 409
-    code = "call_id_taken"
-
 
 class ActorMismatch(Refused):
     """The body names another actor than the token's."""
-
-    status = 422
-    code = "invalid_request"
 
     def __init__(self, field: str, expected: str) -> None:
         super().__init__(
@@ -68,12 +54,4 @@ class ActorMismatch(Refused):
 
 
 class BodyTooLarge(Refused):
-    status = 413
-    code = "body_too_large"
-
-
-class StoreDown(Refused):
-    """The event store cannot be read to decide on the request; retry later."""
-
-    status = 503
-    code = "store_unavailable"
+    """The request body is larger than the configured limit."""

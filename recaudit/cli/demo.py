@@ -140,7 +140,7 @@ def _mins(ms: int) -> str:
 
 def print_timeline(url: str, call_id: str, min_position: int | None = None) -> int:
     """Print a call's timeline; 0 if printed, 1 if the server refused, 2 if unreachable."""
-    from recaudit.http.api import ID_PATTERN
+    from domain.ids import ID_PATTERN
 
     if not re.fullmatch(ID_PATTERN, call_id):
         print(f"recaudit: {call_id!r} is not a call id (1-128 of A-Z a-z 0-9 . _ : @ -)",

@@ -37,12 +37,12 @@ def add_commands(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recaudit.adapters.integrity.errors import IntegrityError
+    from recaudit.adapters.integrity.errors import ChainError
     from recaudit.settings import SettingsError
 
     try:
         return _verify(args) if args.command == "verify" else _seal(args)
-    except IntegrityError as exc:
+    except ChainError as exc:
         print(f"recaudit {args.command}: {exc}", file=sys.stderr)
         return CANNOT_RUN
     except SettingsError:

@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(Exception):
-    code = "store_unavailable"
+    """The event store cannot be reached: nothing was recorded; retry later."""
+
+    def __init__(self, detail: object) -> None:
+        super().__init__(f"the event store is unavailable ({detail}); nothing was recorded, "
+                         "retry later")
 
 
 class StoreHealth:

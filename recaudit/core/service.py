@@ -222,3 +222,13 @@ def _fingerprint(command: Command, by: str, at: datetime | None, **extra: str) -
         parts.append(f"at={iso_millis(at)}")
     parts.extend(f"{k}={v}" for k, v in sorted(extra.items()))
     return "|".join(parts)
+
+
+class DomainTimelineReader:
+    """The timeline replayed from the event store: always current, the reference."""
+
+    def __init__(self, service: RecordingService) -> None:
+        self.service = service
+
+    def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
+        return self.service.timeline(call_id)

@@ -14,24 +14,17 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from starlette.exceptions import HTTPException
 
 from domain.clock import to_utc_millis
-from domain.errors import (
-    CommandRefused,
-    FutureTimestamp,
-    IdempotencyConflict,
-    NoPolicy,
-    UnknownCall,
-    UnknownPolicy,
-)
+from domain.ids import ID_PATTERN
 from domain.rules import Command, Mode, PauseBehavior
 from recaudit import __version__
-from recaudit.core.committer import ConcurrencyExhausted
 from recaudit.core.health import StoreUnavailable
-from recaudit.core.readmodel import DomainTimelineReader, ReadModelError, TimelineReader
-from recaudit.core.service import CallResult, RecordingService
+from recaudit.core.readmodel import TimelineReader
+from recaudit.core.service import CallResult, DomainTimelineReader, RecordingService
 from recaudit.core.views import setting_json
+from recaudit.http import errors
+from recaudit.http.errors import error_response
 from recaudit.http.routes import COMMAND_PATHS
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
 # Free text is stored and shown in timelines and terminals: no control characters
 # (a reason may hold tabs and line breaks).
@@ -80,16 +73,6 @@ OrgIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 AgentIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_text_time), AfterValidator(_aware)]
 
-# Errors the domain raises on purpose -> HTTP status. Rule refusals are 409.
-STATUS_OF: dict[type[Exception], int] = {
-    UnknownPolicy: 404,
-    UnknownCall: 404,
-    NoPolicy: 409,
-    IdempotencyConflict: 409,
-    FutureTimestamp: 409,
-    ConcurrencyExhausted: 503,
-}
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -117,14 +100,10 @@ class CommandBody(Strict):
     command_id: Id | None = None
 
 
-def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
-
-
 def call_response(result: CallResult, success: int = 200) -> JSONResponse:
     body = result.status.to_json(result.position)
     if result.refusal is not None:
-        return error(409, result.refusal.value, refusal_message(result), call=body)
+        return error_response(409, result.refusal.value, refusal_message(result), call=body)
     return JSONResponse(body, success)
 
 
@@ -167,9 +146,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     @app.middleware("http")
     async def fail_fast_while_store_down(request: Request, call_next: Any) -> Any:
         if service.health.is_down and request.url.path not in ALWAYS_SERVED:
-            exc = StoreUnavailable(f"the event store is unavailable ({service.health.last_error})"
-                                   "; nothing was recorded, retry later")
-            return error(503, exc.code, str(exc))
+            return errors.answer(StoreUnavailable(service.health.last_error))
         return await call_next(request)
 
     @app.put("/policies/{org_id}")
@@ -240,8 +217,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     @app.get("/health")
     def health() -> JSONResponse:
         if service.health.is_down:
-            return error(503, "store_unavailable",
-                         f"the event store is unavailable: {service.health.last_error}")
+            return errors.answer(StoreUnavailable(service.health.last_error))
         return JSONResponse({"status": "ok", "position": service.store.head()})
 
     return app
@@ -288,34 +264,26 @@ def _document_errors(app: FastAPI) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(CommandRefused)
-    async def refused(_request: Request, exc: CommandRefused) -> JSONResponse:
-        status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 409)
-        return error(status, exc.code, str(exc))
+    for root in errors.ROOTS:
+        app.add_exception_handler(root, errors.handle)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_describe(e) for e in exc.errors()]
         fields = [p[0] for p in problems]
         message = "; ".join(f"{f}: {m}" for f, m in problems)
-        return error(422, "invalid_request", message, fields=fields)
-
-    @app.exception_handler(ReadModelError)
-    async def read_model(_request: Request, exc: ReadModelError) -> JSONResponse:
-        return error(exc.status, exc.code, str(exc))
+        return error_response(422, "invalid_request", message, fields=fields)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code, message, extra = _http_problem(request, exc)
-        answer = error(exc.status_code, code, message, **extra)
-        answer.headers.update(exc.headers or {})
-        return answer
+        return error_response(exc.status_code, code, message, headers=exc.headers, **extra)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def store_down(request: Request, exc: Exception) -> JSONResponse:
         request.app.state.health.mark_down(exc)
-        return error(503, "store_unavailable", f"the event store is unavailable: {exc}")
+        return errors.answer(StoreUnavailable(exc))
 
 
 def _http_problem(request: Request, exc: HTTPException) -> tuple[str, str, dict[str, Any]]:

@@ -21,15 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from consumers.segments import library
 from consumers.segments.audio import SAMPLE_BYTES, SUPPORTED_RATES
 from consumers.segments.desk import SegmentDesk
-from consumers.segments.errors import (
-    AudioRefused,
-    BacklogFull,
-    ChunkTooLarge,
-    InvalidAudio,
-    UnsupportedMediaType,
-)
+from consumers.segments.errors import ChunkTooLarge, InvalidAudio, UnsupportedMediaType
 from domain.clock import iso_millis
-from recaudit.http.api import ID_PATTERN, in_range
+from domain.ids import ID_PATTERN
+from recaudit.http.api import in_range
 
 MEDIA_TYPE = "audio/l16"
 CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -37,8 +32,6 @@ _TIMESTAMP = TypeAdapter(datetime)
 
 
 def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
-    app.add_exception_handler(AudioRefused, _refused)  # type: ignore[arg-type]
-
     @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST)
     async def post_audio(call_id: CallIdPath, request: Request) -> JSONResponse:
         declared = check_content_type(request.headers.get("content-type"))
@@ -141,8 +134,3 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise InvalidAudio("body", f"{len(body)} bytes is not a whole number of 16-bit samples")
     return body
 
-
-async def _refused(_request: Request, exc: AudioRefused) -> JSONResponse:
-    body: dict[str, Any] = {"code": exc.code, "message": str(exc), **exc.details}
-    headers = {"Retry-After": "1"} if isinstance(exc, BacklogFull) else None
-    return JSONResponse({"error": body}, exc.status, headers=headers)

@@ -17,25 +17,25 @@ from typing import Any, TypeGuard
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import UnknownCall
+from domain.ids import ID_PATTERN
 from recaudit.access.errors import (
     ActorMismatch,
     CallIdTaken,
     Forbidden,
     NotVisible,
     Refused,
-    StoreDown,
     Unauthenticated,
 )
 from recaudit.access.rules import PERMISSIONS, Reach, RouteRule, Target
 from recaudit.access.scopes import CallOwner, CallOwners
 from recaudit.access.tokens import EVERY_ORG, Principal, TokenTable
-from recaudit.http.api import ID_PATTERN
+from recaudit.core.health import StoreUnavailable
 from recaudit.http.body import ClientGone, read_limited, replay
+from recaudit.http.errors import answer, answer_for
 from recaudit.http.routes import PUBLIC, ROUTES, STREAMED
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class AccessGate:
             receive = await self._admit(scope, receive)
         except ClientGone:
             return
-        except Refused as exc:
+        except (Refused, StoreUnavailable) as exc:
             await answer(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -167,12 +167,12 @@ class AccessGate:
 
     async def _owner(self, call_id: str) -> CallOwner | None:
         if self.owners.store_down:
-            raise StoreDown("the event store is unavailable; nothing was recorded, retry later")
+            raise StoreUnavailable(self.owners.service.health.last_error)
         try:
             return await run_in_threadpool(self.owners, call_id)
         except (OperationalError, InterfaceError) as exc:
             self.owners.service.health.mark_down(exc)
-            raise StoreDown(f"the event store is unavailable: {exc}") from exc
+            raise StoreUnavailable(exc) from exc
 
 
 def _route_path(scope: Scope) -> str:
@@ -211,12 +211,7 @@ def _check_actor(who: Principal, field: str, document: dict[str, Any] | None) ->
 
 
 def _refused(who: Principal, key: RouteKey, exc: Refused) -> Refused:
-    log.info("access refused (%s) to %s for %s %s: %s", exc.code, who.describe(), *key, exc)
+    log.info("access refused (%s) to %s for %s %s: %s", answer_for(exc).code, who.describe(),
+             *key, exc)
     return exc
 
-
-def answer(exc: Refused) -> JSONResponse:
-    error: dict[str, Any] = {"code": exc.code, "message": str(exc)}
-    if exc.fields is not None:
-        error["fields"] = exc.fields
-    return JSONResponse({"error": error}, exc.status, headers=exc.headers)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudit.adapters.integrity.errors import StoreUnavailable
+from recaudit.adapters.integrity.errors import DatabaseUnreachable
 from recaudit.bootstrap import Backend
 from recaudit.bootstrap.integrity import open_database
 from recaudit.settings import Settings
@@ -38,7 +38,7 @@ def test_the_verifying_connection_cannot_write(backend: Backend, settings: Setti
 
     db = open_database(settings, read_only=True)
     try:
-        with pytest.raises((StoreUnavailable, psycopg.errors.ReadOnlySqlTransaction)), \
+        with pytest.raises((DatabaseUnreachable, psycopg.errors.ReadOnlySqlTransaction)), \
                 db.snapshot():
             db.rows("CREATE TABLE intruder (n INTEGER)")
         assert not db.has_table("intruder")

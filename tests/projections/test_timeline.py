@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.rules import CallState, Mode
 from recaudit.bootstrap import Backend
-from recaudit.core.readmodel import DomainTimelineReader
+from recaudit.core.service import DomainTimelineReader
 from recaudit.http.server import BackgroundServer
 from tests.projections.helpers import (
     caught_up,

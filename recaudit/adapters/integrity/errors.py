@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 
-class IntegrityError(Exception):
+class ChainError(Exception):
     """Root of every error the integrity package raises on purpose."""
 
 
-class NoEventStore(IntegrityError):
+class NoEventStore(ChainError):
     """There is no event store where the configuration points: nothing to seal or verify."""
 
 
-class HeadFileInvalid(IntegrityError):
+class HeadFileInvalid(ChainError):
     """An exported chain head could not be read or is malformed."""
 
 
-class ChainMoved(IntegrityError):
+class ChainMoved(ChainError):
     """Another sealer extended the chain meanwhile; nothing was written. Try again."""
 
-    retriable = True
 
-
-class StoreUnavailable(IntegrityError):
+class DatabaseUnreachable(ChainError):
     """The database could not be reached or read. Retry later."""
-
-    retriable = True

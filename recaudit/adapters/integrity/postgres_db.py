@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from recaudit.adapters.integrity.database import ChainDatabase, create_statements
-from recaudit.adapters.integrity.errors import ChainMoved, NoEventStore, StoreUnavailable
+from recaudit.adapters.integrity.errors import ChainMoved, DatabaseUnreachable, NoEventStore
 from recaudit.core.eventstore import EventStore
 
 SCHEMA = "public"
@@ -33,7 +33,7 @@ class PostgresChainDatabase(ChainDatabase):
             self._conn = psycopg.connect(url, autocommit=True, options=options,
                                          connect_timeout=CONNECT_TIMEOUT_SECONDS)
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+            raise DatabaseUnreachable(f"cannot connect to PostgreSQL: {exc}") from exc
         if not self.has_events():
             self._conn.close()
             raise NoEventStore(f"the PostgreSQL database has no table {self.events_table}")
@@ -44,7 +44,7 @@ class PostgresChainDatabase(ChainDatabase):
                 cursor.execute(_markers(sql), tuple(params))
                 return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
+            raise DatabaseUnreachable(f"PostgreSQL: {exc}") from exc
 
     def execute_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         try:
@@ -53,7 +53,7 @@ class PostgresChainDatabase(ChainDatabase):
         except psycopg.errors.UniqueViolation as exc:
             raise ChainMoved(f"another sealer sealed these first: {exc}") from exc
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
+            raise DatabaseUnreachable(f"PostgreSQL: {exc}") from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recaudit.adapters.integrity.database import ChainDatabase, create_statements
-from recaudit.adapters.integrity.errors import ChainMoved, NoEventStore, StoreUnavailable
+from recaudit.adapters.integrity.errors import ChainMoved, DatabaseUnreachable, NoEventStore
 
 EVENTS_TABLE = "stored_events"
 LOCK_TIMEOUT_SECONDS = 10.0
@@ -32,7 +32,7 @@ class SqliteChainDatabase(ChainDatabase):
                                      timeout=LOCK_TIMEOUT_SECONDS, check_same_thread=False)
         try:
             found = self.has_events()
-        except StoreUnavailable as exc:
+        except DatabaseUnreachable as exc:
             self._conn.close()
             raise NoEventStore(f"{path} is not a readable event store: {exc}") from exc
         if not found:
@@ -43,7 +43,7 @@ class SqliteChainDatabase(ChainDatabase):
         try:
             return self._conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from exc
+            raise DatabaseUnreachable(f"SQLite: {exc}") from exc
 
     def execute_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         try:
@@ -51,7 +51,7 @@ class SqliteChainDatabase(ChainDatabase):
         except sqlite3.IntegrityError as exc:
             raise ChainMoved(f"another sealer sealed these first: {exc}") from exc
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from exc
+            raise DatabaseUnreachable(f"SQLite: {exc}") from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
