@@ -21,7 +21,7 @@ from typing import Any
 from domain.clock import to_utc_millis
 from domain.published import PublishedEvent
 from domain.rules import CallState, Command, Mode, initial_state, next_state, rule_refusal
-from recaudit.workloads import CallScript, call_script
+from recaudit.workloads import CallScript, call_script, play
 
 ORGS = {mode: f"gen-{mode.value.replace('_', '-')}" for mode in Mode}
 POLICY_VERSION = 2  # PolicyCreated is version 1, the first PolicySet version 2
@@ -123,7 +123,7 @@ def validate(calls: int, seed: int = 99) -> int:
             for mode, org in ORGS.items():
                 backend.service.set_policy(org, mode=mode, changed_by="admin")
             for script in scripts:
-                _play(backend, script)
+                play(backend.service, script)
             stored, _ = LocalFeed(backend.store).read(0, 1_000_000)
         finally:
             backend.close()
@@ -140,12 +140,3 @@ def validate(calls: int, seed: int = 99) -> int:
         compared += len(expected)
     return compared
 
-
-def _play(backend: Any, script: CallScript) -> None:
-    service = backend.service
-    service.start_call(call_id=script.call_id, org_id=script.org_id, agent_id=script.agent_id,
-                       direction=script.direction, at=script.started_at,
-                       command_id=f"{script.call_id}-start")
-    for i, step in enumerate(script.steps):
-        service.command(script.call_id, step.command, by=script.agent_id, at=step.at,
-                        command_id=f"{script.call_id}-{i}")

@@ -23,6 +23,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
+from bench.verdict import verdict
 from consumers.call_states import CallStatesConsumer
 from recaudit.adapters.kafka import codec
 from recaudit.adapters.kafka.feed import KafkaFeed
@@ -147,11 +148,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"{'raw producer (same bytes)':<34}{figures['raw_produce_eps']:>12,.0f}")
     print(f"{'relay (read+encode+send+track)':<34}{figures['relay_eps']:>12,.0f}"
           f"   ratio {figures['relay_ratio']:.2f}  target >= 0.80: "
-          f"{'MET' if figures['relay_ratio'] >= 0.8 else 'NOT MET'}")
+          f"{verdict(figures['relay_ratio'] >= 0.8)}")
     print(f"{'raw consumer (poll only)':<34}{figures['raw_consume_eps']:>12,.0f}")
     print(f"{'consumer (poll+decode+apply)':<34}{figures['consumer_eps']:>12,.0f}"
           f"   ratio {figures['consumer_ratio']:.2f}  target >= 0.80: "
-          f"{'MET' if figures['consumer_ratio'] >= 0.8 else 'NOT MET'}")
+          f"{verdict(figures['consumer_ratio'] >= 0.8)}")
     return figures
 
 

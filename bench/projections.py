@@ -35,6 +35,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from bench import eventgen
+from bench.verdict import verdict
 from domain.published import PublishedEvent
 from projections import engine, schema
 from projections.reader import ClickHouseTimelineReader
@@ -146,9 +147,6 @@ def report(figures: dict[str, Any]) -> str:
     ratio = figures["rebuild_eps"] / figures["raw_eps"]
     p50, p99 = figures["p50_ms"], figures["p99_ms"]
 
-    def met(ok: bool) -> str:
-        return "MET" if ok else "NOT MET"
-
     return "\n".join([
         f"projections benchmark: {events:,} generated events ({figures['calls']:,} calls, "
         f"batches of {figures['batch']:,}), embedded ClickHouse (chdb), {os.cpu_count()} CPUs",
@@ -156,14 +154,14 @@ def report(figures: dict[str, Any]) -> str:
         f"  generating the events took {figures['generation_s']:.1f} s (not counted below)",
         f"rebuild (consumer apply path, fresh tables, EXCHANGE): {figures['rebuild_s']:.2f} s, "
         f"{figures['rebuild_eps']:,.0f} events/s, swap {figures['swap_ms']:.0f} ms  "
-        f"[target <= {allowed:.1f} s: {met(figures['rebuild_s'] <= allowed)}]",
+        f"[target <= {allowed:.1f} s: {verdict(figures['rebuild_s'] <= allowed)}]",
         f"raw insert of the same {figures['raw_rows']:,} rows (same batches, bare client): "
         f"{figures['raw_s']:.2f} s, {figures['raw_eps']:,.0f} events/s",
         f"rebuild / raw rate: {ratio:.2f}  [target >= {TARGET_RATIO}: "
-        f"{met(ratio >= TARGET_RATIO)}]",
+        f"{verdict(ratio >= TARGET_RATIO)}]",
         f"timeline of one call ({figures['queries']} random calls): p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms, mean {figures['mean_ms']:.2f} ms  "
-        f"[target p99 <= {TARGET_P99_MS:g} ms: {met(p99 <= TARGET_P99_MS)}]",
+        f"[target p99 <= {TARGET_P99_MS:g} ms: {verdict(p99 <= TARGET_P99_MS)}]",
         "not measured here: reading and decoding the event store during a real rebuild",
     ])
 

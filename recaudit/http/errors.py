@@ -23,6 +23,7 @@ from consumers.segments.errors import (
     FutureAudio,
     InvalidAudio,
     RateMismatch,
+    StoreFailure,
     UnknownRecording,
     UnsupportedMediaType,
 )
@@ -88,6 +89,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     CallAudioEnded: Answer(409, "call_ended"),
     FutureAudio: Answer(409, "future_timestamp"),
     UnknownRecording: Answer(404, "unknown_recording"),
+    StoreFailure: Answer(503, "recordings_unavailable"),
     # Access control, before any route runs.
     Refused: Answer(403, "forbidden"),
     Unauthenticated: Answer(401, "unauthenticated"),
@@ -143,5 +145,5 @@ async def handle(_request: object, exc: Exception) -> JSONResponse:
 
 # The roots under which every answered error falls, for registering `handle`.
 ROOTS: tuple[type[Exception], ...] = (
-    DomainError, StoreUnavailable, ReadModelError, AudioRefused, Refused,
+    DomainError, StoreUnavailable, ReadModelError, AudioRefused, StoreFailure, Refused,
 )

@@ -199,7 +199,7 @@ def _json_object(body: bytes | None) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(body)
-    except (ValueError, RecursionError):  # the route refuses it the same way (400)
+    except (ValueError, RecursionError):  # the route itself refuses it
         return None
     return document if isinstance(document, dict) else None
 

@@ -1,4 +1,6 @@
-"""A small reference model of the recording rules, written from docs/recording-rules.md.
+"""A small reference model of the recording rules, written from docs/rules.md (sections
+"Modes", "Commands and states", "Refusals", "Idempotency", "What the agent's client shows",
+"Time" and "Timeline").
 
 It deliberately shares no code with `domain.rules`: the tables below are restated from the
 rules page, so a mistake in the product's tables shows up as a disagreement. Times are whole

@@ -29,6 +29,7 @@ ANSWERED = [
     *_classes(readmodel, readmodel.ReadModelError),
     ConcurrencyExhausted,
     StoreUnavailable,
+    segment_errors.StoreFailure,
 ]
 
 

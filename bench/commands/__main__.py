@@ -1,0 +1,3 @@
+from bench.commands import main
+
+raise SystemExit(main())
