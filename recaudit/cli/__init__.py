@@ -10,6 +10,7 @@ from pathlib import Path
 
 from projections.errors import ProjectionError
 from recaudit.cli import integrity as integrity_cli
+from recaudit.cli import remote
 from recaudit.cli import token as auth_cli
 from recaudit.settings import Settings, SettingsError
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data-dir", type=Path, help="where the in-process backend keeps data")
     demo.add_argument("--calls", type=int, default=40, help="how many calls to drive")
     demo.add_argument("--seed", type=int, default=7)
+    remote.add_token_option(demo)
 
     relay = sub.add_parser("relay", help="publish the event store to Kafka (until SIGTERM)")
     relay.add_argument("--data-dir", type=Path)
@@ -41,11 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     timeline.add_argument("--url", default="http://127.0.0.1:8080")
     timeline.add_argument("--min-position", type=int,
                           help="wait until the projection has applied this position")
+    remote.add_token_option(timeline)
 
     rebuild = sub.add_parser("rebuild-projections",
                              help="replay the event store into fresh ClickHouse projections")
     rebuild.add_argument("--data-dir", type=Path)
     rebuild.add_argument("--url", help="ask this running server to rebuild instead")
+    remote.add_token_option(rebuild)
 
     integrity_cli.add_commands(sub)  # verify, seal
     auth_cli.add_commands(sub)  # token
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "timeline":
             from recaudit.cli.demo import print_timeline
 
-            return print_timeline(args.url, args.call_id, args.min_position)
+            return print_timeline(args.url, args.call_id, args.min_position,
+                                  headers=remote.auth_headers(args))
         if args.command == "rebuild-projections":
             from recaudit.cli.projections import rebuild_projections
 

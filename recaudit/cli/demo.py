@@ -18,6 +18,7 @@ import httpx
 
 from domain.clock import iso_millis
 from domain.rules import Mode
+from recaudit.cli.remote import auth_headers
 from recaudit.http.routes import command_path
 from recaudit.workloads import CallScript, call_script
 
@@ -30,7 +31,8 @@ def run_demo(args: argparse.Namespace) -> int:
         data_dir = args.data_dir
         if url is None:
             url, data_dir = _start_in_process(stack, data_dir)
-        client = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+        client = stack.enter_context(httpx.Client(base_url=url, timeout=30,
+                                                  headers=auth_headers(args)))
         report = drive(client, calls=args.calls, seed=args.seed)
         print_report(report, url, data_dir, in_process=args.url is None)
     return 0
@@ -138,7 +140,8 @@ def _mins(ms: int) -> str:
     return f"{ms / 60000:.1f}m"
 
 
-def print_timeline(url: str, call_id: str, min_position: int | None = None) -> int:
+def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
+                   headers: dict[str, str] | None = None) -> int:
     """Print a call's timeline; 0 if printed, 1 if the server refused, 2 if unreachable."""
     from domain.ids import ID_PATTERN
 
@@ -149,7 +152,7 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None) -> i
     params = {} if min_position is None else {"min_position": min_position}
     target = f"{url.rstrip('/')}/calls/{quote(call_id, safe='')}/timeline"
     try:
-        response = httpx.get(target, params=params, timeout=15)
+        response = httpx.get(target, params=params, headers=headers, timeout=15)
     except httpx.HTTPError as exc:
         print(f"recaudit: cannot reach {url}: {exc} (is `recaudit serve` running?)",
               file=sys.stderr)

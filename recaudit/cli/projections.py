@@ -16,6 +16,7 @@ import httpx
 from projections.errors import EngineLocked, ProjectionError
 from projections.facade import Projections
 from projections.rebuild import RebuildProgress, describe, every
+from recaudit.cli.remote import auth_headers
 from recaudit.core.readmodel import ReadModelError
 from recaudit.settings import Settings
 
@@ -28,7 +29,7 @@ SERVER_HINT = (
 
 def rebuild_projections(args: argparse.Namespace) -> int:
     if args.url:
-        return _through_server(args.url)
+        return _through_server(args.url, auth_headers(args))
     settings = Settings.from_env(data_dir=args.data_dir)
     events_file = settings.data_dir / "events.sqlite"
     if settings.postgres_url is None and not events_file.exists():
@@ -73,12 +74,12 @@ def _rebuild_here(settings: Settings, projections: Projections) -> int:
     return 0
 
 
-def _through_server(url: str) -> int:
+def _through_server(url: str, headers: dict[str, str]) -> int:
     print(f"recaudit: asking {url} to rebuild its projections (progress is in its log)...",
           flush=True)
     try:
         response = httpx.post(f"{url.rstrip('/')}/admin/projections/rebuild",
-                              timeout=httpx.Timeout(10.0, read=None))
+                              headers=headers, timeout=httpx.Timeout(10.0, read=None))
     except httpx.HTTPError as exc:
         _say(f"cannot reach {url}: {exc}")
         return 2
