@@ -13,16 +13,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from domain import published
 from domain.published import PublishedEvent
 
-STATE_AFTER = {
-    "CallStarted": "off",
-    "RecordingStarted": "recording",
-    "RecordingPaused": "paused",
-    "RecordingResumed": "recording",
-    "RecordingStopped": "off",
-    "CallEnded": "ended",
-}
+# A new call is off until its first recording event (a call that records from its start
+# gets an automatic RecordingStarted right after); every other move is the domain's table.
+STATE_AFTER = {"CallStarted": "off", **{t: s.value for t, s in published.STATE_AFTER.items()}}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS call_state (

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import IdempotencyConflict
 from domain.ids import call_stream_id
+from domain.published import STATE_AFTER, TOPIC_TYPES
 from domain.rules import (
     CallState,
     Command,
@@ -60,6 +60,9 @@ def time_refusal(
 
 
 class CallEvent(Aggregate.Event):
+    # Set by each event class: `published.TOPIC_TYPES` gives its published type, and
+    # `published.STATE_AFTER` the state that type leaves the call in.
+    TOPIC: ClassVar[str]
     call_id: str
     org_id: str
     at: datetime
@@ -94,28 +97,28 @@ class Call(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.recording_no = self.recording_no
-            aggregate._move(CallState.RECORDING, self)
+            aggregate._move(self)
 
     class RecordingPaused(CallEvent):
         TOPIC = "recaudit.call.RecordingPaused"
         recording_no: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate._move(CallState.PAUSED, self)
+            aggregate._move(self)
 
     class RecordingResumed(CallEvent):
         TOPIC = "recaudit.call.RecordingResumed"
         recording_no: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate._move(CallState.RECORDING, self)
+            aggregate._move(self)
 
     class RecordingStopped(CallEvent):
         TOPIC = "recaudit.call.RecordingStopped"
         recording_no: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate._move(CallState.OFF, self)
+            aggregate._move(self)
 
     class CallEnded(CallEvent):
         TOPIC = "recaudit.call.CallEnded"
@@ -124,7 +127,7 @@ class Call(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.ended_at = self.at
-            aggregate._move(CallState.ENDED, self)
+            aggregate._move(self)
 
     class CommandRejected(CallEvent):
         TOPIC = "recaudit.call.CommandRejected"
@@ -302,7 +305,9 @@ class Call(Aggregate):
 
     # -- applying events ------------------------------------------------------
 
-    def _move(self, state: CallState, event: CallEvent) -> None:
+    def _move(self, event: CallEvent) -> None:
+        """Move to the state `event` leaves the call in (by its published type)."""
+        state = STATE_AFTER[TOPIC_TYPES[event.TOPIC]]
         self.state = state
         self.last_at = event.at
         if state is CallState.ENDED:
@@ -322,7 +327,3 @@ class Call(Aggregate):
     def is_finished(self) -> bool:
         """An ended call changes no more (later commands are only recorded as refused)."""
         return self.state is CallState.ENDED
-
-    @property
-    def stream_id(self) -> UUID:
-        return self.id

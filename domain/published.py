@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import to_utc_millis
+from domain.rules import CallState
 
 CALL_EVENT_TYPES = (
     "CallStarted",
@@ -29,6 +30,20 @@ EVENT_TYPES = ("PolicySet", *CALL_EVENT_TYPES)
 # Stored topic -> published type. Topics not listed (PolicyCreated) stay inside.
 TOPIC_TYPES = {f"recaudit.call.{name}": name for name in CALL_EVENT_TYPES} | {
     "recaudit.policy.PolicySet": "PolicySet"
+}
+
+# The state each call event leaves its call in: the one table the call aggregate, the
+# projections and the segment store read. Not listed: CallStarted (the state a call starts
+# in depends on its mode, see `rules.initial_state`; one that records from the start is
+# moved by the automatic RecordingStarted saved with it) and CommandRejected (a refusal
+# changes no state). Whether an `off` left by RecordingStopped says `stopped` rather than
+# `not_started` follows from the call's recording number, not from this table.
+STATE_AFTER: dict[str, CallState] = {
+    "RecordingStarted": CallState.RECORDING,
+    "RecordingPaused": CallState.PAUSED,
+    "RecordingResumed": CallState.RECORDING,
+    "RecordingStopped": CallState.OFF,
+    "CallEnded": CallState.ENDED,
 }
 
 # The contract's fields of each type, beyond the envelope (position, key, version, recorded_at).

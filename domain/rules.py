@@ -1,7 +1,8 @@
 """The recording permission rules, as plain data and pure functions.
 
 Everything the aggregates decide comes from the tables in this module, so the
-rules can be read (and tested) in one place. See docs/recording-rules.md.
+rules can be read (and tested) in one place. See docs/rules.md (sections "Modes",
+"Commands and states", "Refusals" and "What the agent's client shows").
 """
 
 from __future__ import annotations
@@ -85,14 +86,6 @@ INDICATOR: dict[CallState, str | None] = {
     CallState.PAUSED: "Paused",
     CallState.OFF: "Start Recording",
     CallState.ENDED: None,
-}
-
-MENU_LABELS: dict[Command, str] = {
-    Command.START: "Start Recording",
-    Command.PAUSE: "Pause Recording",
-    Command.RESUME: "Resume Recording",
-    Command.STOP: "Stop Recording",
-    Command.END: "End Call",
 }
 
 

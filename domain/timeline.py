@@ -1,9 +1,13 @@
 """A call's timeline: contiguous intervals of recording, paused and off.
 
-The call aggregate keeps one of these up to date as it applies its events, and
-the projections rebuild the same thing from the published events. Keeping the
-arithmetic here means both sides agree by construction, and the tests compare
-them interval by interval.
+The call aggregate keeps one of these up to date as it applies its events; it
+is the reference. The projections rebuild the same intervals from the published
+events with their own code (plain lists of epoch milliseconds, for speed), so
+nothing here makes them agree by itself. What they share is the table of the
+state each event leaves a call in (`domain.published.STATE_AFTER`) and the
+reasons of an `off` interval (`NOT_STARTED`, `STOPPED`); that the rest of the
+arithmetic matches is checked by the tests, which compare the projected
+timelines with this one interval by interval.
 """
 
 from __future__ import annotations
@@ -62,9 +66,3 @@ class Timeline:
 
     def reject(self, rejection: Rejection) -> None:
         self.rejected.append(rejection)
-
-    def totals(self) -> dict[CallState, int]:
-        totals = {CallState.RECORDING: 0, CallState.PAUSED: 0, CallState.OFF: 0}
-        for interval in self.intervals:
-            totals[interval.state] += interval.duration_ms or 0
-        return totals

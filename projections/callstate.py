@@ -1,13 +1,14 @@
 """One call as the projections see it: header, state and timeline, rebuilt from its events.
 
-The semantics are the domain's (`domain.timeline.Timeline` as the call aggregate drives it):
-a call that records from the start opens nothing until its automatic RecordingStarted; every
-move closes the open interval at the event's time and opens one in the new state; an `off`
-interval says `not_started` or `stopped` and has no recording number; the end closes the
-open interval. The tests compare the two interval by interval. The state is kept here as
-plain lists of epoch milliseconds rather than the domain's frozen dataclasses, which cost
-more than everything else in a rebuild; it fits in the call's summary row (its `timeline`
-document), which is how it survives a restart.
+The semantics are the domain's (`domain.timeline.Timeline` as the call aggregate drives it),
+and so is the state each event leaves the call in (`domain.published.STATE_AFTER`, the table
+the aggregate reads): a call that records from the start opens nothing until its automatic
+RecordingStarted; every move closes the open interval at the event's time and opens one in
+the new state; an `off` interval says `not_started` or `stopped` and has no recording
+number; the end closes the open interval. The tests compare the two interval by interval.
+The state is kept here as plain lists of epoch milliseconds rather than the domain's frozen
+dataclasses, which cost more than everything else in a rebuild; it fits in the call's
+summary row (its `timeline` document), which is how it survives a restart.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import published
 from domain.published import PublishedEvent
 from domain.rules import CallState, Mode, initial_state
 from domain.timeline import NOT_STARTED, STOPPED
@@ -26,12 +28,8 @@ RECORDING, PAUSED, OFF, ENDED = (s.value for s in (CallState.RECORDING, CallStat
                                                    CallState.OFF, CallState.ENDED))
 # Modes whose calls open "off" when they start (the others record from the start).
 STARTS_OFF = frozenset(m.value for m in Mode if initial_state(m) is CallState.OFF)
-OPENS = {
-    "RecordingStarted": RECORDING,
-    "RecordingPaused": PAUSED,
-    "RecordingResumed": RECORDING,
-    "RecordingStopped": OFF,
-}
+# The domain's table of the state each event leaves a call in, as plain strings.
+STATE_AFTER = {kind: state.value for kind, state in published.STATE_AFTER.items()}
 
 # Columns of the `calls` table, in the order `summary_row` gives them.
 CALL_COLUMNS = (
@@ -100,18 +98,17 @@ class CallProjection:
         kind = event.type
         if kind == "CommandRejected":
             self.rejected.append([f["command"], at, f["code"], f["by"]])
-        elif kind == "CallEnded":
-            self.ended_at = at
-            self.state = ENDED
-            changed = self._close(at, event.position)
         else:
             if kind == "RecordingStarted":
                 self.recording_no = f["recording_no"]
-            self.state = OPENS[kind]
+            self.state = STATE_AFTER[kind]
             changed = self._close(at, event.position)
-            self._open(self.state, at, event.position)
-            if changed is None:
-                changed = len(self.intervals) - 1
+            if self.state == ENDED:
+                self.ended_at = at
+            else:
+                self._open(self.state, at, event.position)
+                if changed is None:
+                    changed = len(self.intervals) - 1
         self.version = event.version
         self.position = event.position
         return changed

@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.segments.audio import FOREVER, ms_to_ticks
+from domain import published
+from domain.rules import CallState
 
-RECORDING, PAUSED, OFF = "recording", "paused", "off"
-STATE_AFTER = {
-    "RecordingStarted": RECORDING,
-    "RecordingPaused": PAUSED,
-    "RecordingResumed": RECORDING,
-    "RecordingStopped": OFF,
-}
+RECORDING, PAUSED, OFF = CallState.RECORDING.value, CallState.PAUSED.value, CallState.OFF.value
+# The domain's table of the state each event leaves a call in, as plain strings (CallEnded
+# included: `change` handles it first, since an ended call has no open span).
+STATE_AFTER = {kind: state.value for kind, state in published.STATE_AFTER.items()}
 
 
 @dataclass

@@ -50,12 +50,6 @@ class StoreHealth:
         self._down_since = None
         self.last_error = None
 
-    def check(self) -> None:
-        if self._down_since is not None:
-            raise StoreUnavailable(
-                f"the event store is unavailable ({self.last_error}); nothing was recorded, "
-                "retry later")
-
     def start(self) -> None:
         if self.probe is None or self._thread is not None:
             return
