@@ -25,7 +25,7 @@ from kafka import KafkaConsumer
 
 from bench.verdict import verdict
 from consumers.call_states import CallStatesConsumer
-from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.codec import Codec
 from recaudit.adapters.kafka.feed import KafkaFeed
 from recaudit.adapters.kafka.relay import producer_for
 from recaudit.adapters.kafka.topics import ensure_topics
@@ -88,7 +88,8 @@ def bench_raw_consume(bootstrap: str, topic: str, expected: int) -> float:
 
 def bench_feed_consume(settings: Settings, expected: int, path: Path) -> float:
     assert settings.kafka_bootstrap is not None
-    feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic)
+    feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic,
+                     codec=Codec.from_package())
     consumer = CallStatesConsumer(path)
     subscription = feed.subscribe(f"feed-{uuid.uuid4()}", 0)
     seen = 0
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     set_policies(backend.service)
     drive(backend.service, args.calls, seed=1, threads=16)
     events, _ = LocalFeed(backend.store).read(0, 10_000_000)
+    codec = Codec.from_package()
     records = [(e.key.encode(), codec.encode(e), codec.headers_for(e)) for e in events]
     backend.close()
     n = len(records)

@@ -32,9 +32,9 @@ from consumers.segments import AudioLimits, FilesystemSegmentStore, OsFileOps, S
 from consumers.segments.audio import EPOCH, first_sample
 from domain.rules import Command, Mode, PauseBehavior
 from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap import event_store
 from recaudit.bootstrap.segments import commit_barrier, latest_version
 from recaudit.core.committer import GroupCommitter
-from recaudit.core.eventstore import EventStore
 from recaudit.core.service import RecordingService
 from recaudit.settings import Settings
 
@@ -103,7 +103,7 @@ def run(calls: int, seconds: int, rate: int, chunk_ms: int, workdir: Path) -> di
         return START + timedelta(milliseconds=clock_ms[0])
 
     workdir.mkdir()
-    events = EventStore(Settings.from_env({}, data_dir=workdir).event_store_env())
+    events = event_store(Settings.from_env({}, data_dir=workdir))
     committer = GroupCommitter(events)
     ops = CountingOps()
     desk = SegmentDesk(FilesystemSegmentStore(workdir / "recordings", ops),

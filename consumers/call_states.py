@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from consumers.framework import Consumer
 from domain import published
 from domain.published import PublishedEvent
 
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS progress (id INTEGER PRIMARY KEY CHECK (id = 1), posi
 """
 
 
-class CallStatesConsumer:
+class CallStatesConsumer(Consumer):
     name = "call-states"
 
     def __init__(self, path: Path) -> None:

@@ -39,13 +39,16 @@ class FeedUnavailable(FeedError):
 class Consumer(Protocol):
     """Applies batches of events to one store.
 
-    A consumer may also have a `linger` attribute (seconds, default 0): how long the
-    runner keeps gathering events after the first of a batch arrives, for stores that
-    prefer fewer, larger writes (ClickHouse makes a part per insert). Events are then
-    applied up to `linger` later; a full batch is applied at once.
+    `linger` and `close` are optional: a consumer that subclasses this protocol takes
+    their defaults (no lingering, nothing to close); others define them.
     """
 
     name: str
+    # How long (seconds) the runner keeps gathering events after the first of a batch
+    # arrives, for stores that prefer fewer, larger writes (ClickHouse makes a part per
+    # insert). Events are then applied up to `linger` later; a full batch is applied at
+    # once. 0: each poll is applied as it comes.
+    linger: float = 0.0
 
     def resume_position(self) -> int:
         """The global position up to which every event has been applied (0: none)."""
@@ -54,6 +57,10 @@ class Consumer(Protocol):
     def apply(self, events: Sequence[PublishedEvent]) -> None:
         """Apply a batch, idempotently; must be durable when it returns."""
         ...
+
+    def close(self) -> None:
+        """Release the consumer's store; the pipeline calls it when it stops."""
+        return None
 
 
 class Subscription(Protocol):
@@ -93,7 +100,7 @@ class ConsumerRunner:
         self.feed = feed
         self.consumer = consumer
         self.poll_timeout = poll_timeout
-        self.linger = float(getattr(consumer, "linger", 0.0))
+        self.linger = float(consumer.linger)
         self.max_batch = max_batch
         # Fault-injection runs only: a pause before applying a batch and before
         # acknowledging it, so that a kill at a random moment often lands in between.

@@ -60,7 +60,5 @@ class Pipeline:
         self._threads.clear()
         self.runners.clear()
         for consumer in self.consumers.values():
-            close = getattr(consumer, "close", None)
-            if close is not None:
-                close()
+            consumer.close()
         self.consumers.clear()

@@ -27,6 +27,7 @@ from domain.rules import (
     initial_state,
     rule_refusal,
 )
+from domain.stream import StreamAggregate
 from domain.timeline import Rejection, Timeline
 
 
@@ -71,7 +72,7 @@ class CallEvent(Aggregate.Event):
     fingerprint: str
 
 
-class Call(Aggregate):
+class Call(StreamAggregate):
     TOPIC = "recaudit.call.Call"
 
     class Created(Aggregate.Created):

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.ids import policy_stream_id
 from domain.rules import Mode, PauseBehavior
+from domain.stream import StreamAggregate
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Setting:
     version: int
 
 
-class Policy(Aggregate):
+class Policy(StreamAggregate):
     TOPIC = "recaudit.policy.Policy"
 
     class Created(Aggregate.Created):

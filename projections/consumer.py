@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from consumers.framework import Consumer
 from domain.published import PublishedEvent
 from projections.callstate import ENDED, CallProjection
 from projections.errors import ProjectionsReplaced
@@ -76,7 +77,7 @@ class _Batch:
         ]
 
 
-class ProjectionConsumer:
+class ProjectionConsumer(Consumer):
     """A `consumers.framework.Consumer` writing the projection tables of one database."""
 
     def __init__(self, tables: Tables, *, name: str = DEFAULT_NAME,

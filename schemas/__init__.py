@@ -2,17 +2,21 @@
 
 `<EventType>.avsc` in this folder is the current schema of each event type;
 `released/<version>/` keeps every set ever released, unchanged, so that
-messages written with an old schema can still be read. This module only finds
-and parses the files; `recaudit.adapters.kafka.codec` turns them into a codec.
+messages written with an old schema can still be read. This module finds and
+parses the files and computes the fingerprint that names a schema in messages;
+`recaudit.adapters.kafka.codec` turns them into a codec.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
+
+from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 SUFFIX = ".avsc"
 RELEASED = "released"
@@ -44,6 +48,12 @@ def released(version: str) -> dict[str, Schema]:
     if version not in released_versions():
         raise ValueError(f"no released schema set {version!r}; have {released_versions()}")
     return _load(folder(version))
+
+
+def parsing_fingerprint(schema: Mapping[str, Any]) -> bytes:
+    """The 8-byte CRC-64-AVRO fingerprint of a schema's Parsing Canonical Form."""
+    canonical = to_parsing_canonical_form(dict(schema))
+    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
 
 
 def _load(where: Traversable) -> dict[str, Schema]:

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import schemas
-from recaudit.adapters.kafka.codec import parsing_fingerprint
 
 FILE_NAME = "fingerprints.json"
 ABOUT = (
@@ -27,7 +26,7 @@ def build() -> dict[str, Any]:
     ]
     for prefix, schema_set in sets:
         for event_type, schema in schema_set.items():
-            key = parsing_fingerprint(schema).hex()
+            key = schemas.parsing_fingerprint(schema).hex()
             entry = entries.setdefault(key, {"type": event_type, "files": []})
             entry["files"].append(f"{prefix}{event_type}{schemas.SUFFIX}")
     return {"about": ABOUT, "fingerprints": dict(sorted(entries.items()))}

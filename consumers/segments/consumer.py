@@ -14,13 +14,14 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from consumers.framework import Consumer
 from consumers.segments.desk import SegmentDesk
 from domain.published import PublishedEvent
 
 log = logging.getLogger(__name__)
 
 
-class SegmentConsumer:
+class SegmentConsumer(Consumer):
     name = "segments"
 
     def __init__(self, desk: SegmentDesk, *, sweep_seconds: float | None = 1.0) -> None:

@@ -16,6 +16,7 @@ from consumers.segments import SegmentDesk
 from domain.clock import Clock, system_clock
 from projections.facade import Projections
 from recaudit.access import load_tokens
+from recaudit.adapters.eventstore import STREAM_INDEXES
 from recaudit.adapters.integrity.recordings import AnnouncingStore, FinishedInbox
 from recaudit.adapters.integrity.sealer import Sealer
 from recaudit.adapters.localfeed import LocalFeed
@@ -90,16 +91,17 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     tokens = load_tokens(settings)  # a malformed token configuration stops start-up here
     if settings.postgres_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EventStore(settings.event_store_env())
+    store = event_store(settings)
     committer = GroupCommitter(store, max_batch=settings.group_commit_max)
     # The sealer learns of each finished recording from the store the desk writes through.
     finished = FinishedInbox()
     segments = segment_desk(settings, store, committer, clock,
                             AnnouncingStore(recording_store(settings), finished))
+    # A server store is probed so requests fail fast while it is down; an embedded one not.
+    health = StoreHealth(postgres_probe(settings.postgres_url)
+                         if settings.postgres_url is not None else None)
     service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock,
-                               watermark=segments)
-    if settings.postgres_url is not None:
-        service.health = StoreHealth(postgres_probe(settings.postgres_url))
+                               watermark=segments, health=health)
     feed, relay = _feed(settings, store)
     pipeline = Pipeline(feed, fault_pause=settings.fault_pause_ms / 1000)
     # Consumers are registered here by name, one factory each; `serve` starts them all.
@@ -120,18 +122,25 @@ def build(settings: Settings, *, clock: Clock = system_clock,
                    sealer=integrity_sealer(settings, segments.store, inbox=finished))
 
 
+def event_store(settings: Settings) -> EventStore:
+    """The event store `settings` configure, with the stream index of its backend."""
+    return EventStore(settings.event_store_env(), indexes=STREAM_INDEXES)
+
+
 def _feed(settings: Settings, store: EventStore) -> tuple[EventFeed, Relay | None]:
     """Kafka when configured (with the relay feeding it), else the local log."""
     if settings.kafka_bootstrap is None:
         return LocalFeed(store, batch_size=settings.consumer_batch), None
+    from recaudit.adapters.kafka.codec import Codec
     from recaudit.adapters.kafka.feed import KafkaFeed
     from recaudit.adapters.kafka.relay import Relay
     from recaudit.adapters.kafka.topics import ensure_topics
 
     ensure_topics(settings.kafka_bootstrap, [settings.kafka_topic, settings.kafka_dlq_topic],
                   settings.kafka_partitions)
-    relay = Relay(store, settings.kafka_bootstrap, settings.kafka_topic,
+    codec = Codec.from_package()  # one codec, shared by the relay and the feed
+    relay = Relay(store, settings.kafka_bootstrap, settings.kafka_topic, codec=codec,
                   batch_size=settings.relay_batch)
     feed = KafkaFeed(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic,
-                     max_poll_records=settings.consumer_batch)
+                     codec=codec, max_poll_records=settings.consumer_batch)
     return feed, relay

@@ -52,10 +52,9 @@ def rebuild_projections(args: argparse.Namespace) -> int:
 
 def _rebuild_here(settings: Settings, projections: Projections) -> int:
     from recaudit.adapters.localfeed import LocalFeed
-    from recaudit.bootstrap import REBUILD_BATCH
-    from recaudit.core.eventstore import EventStore
+    from recaudit.bootstrap import REBUILD_BATCH, event_store
 
-    store = EventStore(settings.event_store_env())
+    store = event_store(settings)
     try:
         head = store.head()
         print(f"recaudit: rebuilding the projections in {projections.describe()} "

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError
+from domain.stream import StreamAggregate
 from recaudit.core.eventstore import EventStore
 
 T = TypeVar("T")
@@ -41,15 +41,15 @@ class AggregateCache:
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._items: OrderedDict[UUID, StreamAggregate] = OrderedDict()
 
-    def get(self, key: UUID) -> Aggregate | None:
+    def get(self, key: UUID) -> StreamAggregate | None:
         item = self._items.get(key)
         if item is not None:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: UUID, value: Aggregate) -> None:
+    def put(self, key: UUID, value: StreamAggregate) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self.maxsize:
@@ -66,7 +66,7 @@ class UnitOfWork:
 
     store: EventStore
     cache: AggregateCache
-    touched: dict[UUID, Aggregate] = field(default_factory=dict)
+    touched: dict[UUID, StreamAggregate] = field(default_factory=dict)
 
     def get(self, stream_id: UUID, *, cached: bool = True) -> Any:
         """The aggregate, or None if the stream does not exist.
@@ -99,10 +99,10 @@ class UnitOfWork:
                 cached = event.mutate(cached)
         return cached
 
-    def add(self, aggregate: Aggregate) -> None:
+    def add(self, aggregate: StreamAggregate) -> None:
         self.touched[aggregate.id] = aggregate
 
-    def pending(self) -> list[Aggregate]:
+    def pending(self) -> list[StreamAggregate]:
         return [a for a in self.touched.values() if a.pending_events]
 
 
@@ -258,7 +258,7 @@ class GroupCommitter:
         pending = uow.pending()
         recordings = self.store.save(*pending) if pending else []
         for stream_id, aggregate in uow.touched.items():
-            if getattr(aggregate, "is_finished", False):
+            if aggregate.is_finished:
                 # It will take no more state changes: keep the cache for live calls.
                 self.cache.drop([stream_id])
             else:

@@ -53,13 +53,16 @@ class RecordingService:
         skew: timedelta = timedelta(seconds=5),
         clock: Clock = system_clock,
         watermark: AudioWatermark | None = None,
+        health: StoreHealth | None = None,
     ) -> None:
+        """`health`: whether the store can be reached; without one, a health that never
+        probes (enough for an embedded store, which cannot be unreachable)."""
         self.store = store
         self.committer = committer
         self.skew = skew
         self.clock = clock
         self.watermark = watermark
-        self.health = StoreHealth(None)  # bootstrap gives it a probe for a server store
+        self.health = health if health is not None else StoreHealth(None)
 
     # -- policies -------------------------------------------------------------
 

@@ -105,8 +105,10 @@ class TestKafkaFeed(FeedContract):
 
     @pytest.fixture
     def feed(self, backend: Backend) -> EventFeed:
+        from recaudit.adapters.kafka.codec import Codec
         from recaudit.adapters.kafka.feed import KafkaFeed
 
         s = backend.settings
         assert s.kafka_bootstrap is not None
-        return KafkaFeed(s.kafka_bootstrap, s.kafka_topic, s.kafka_dlq_topic, max_poll_records=17)
+        return KafkaFeed(s.kafka_bootstrap, s.kafka_topic, s.kafka_dlq_topic,
+                         codec=Codec.from_package(), max_poll_records=17)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from domain.errors import CommandRefused
 from domain.ids import call_stream_id
 from domain.rules import Command
-from recaudit.bootstrap import Backend
+from recaudit.bootstrap import Backend, event_store
 from recaudit.core.eventstore import EventStore
 from recaudit.core.service import CallResult, RecordingService
 from recaudit.core.views import TimelineView
@@ -172,7 +172,7 @@ def run_example(backend: Backend, reader: EventStore, mode: str, script: list[St
 @pytest.fixture
 def reader(clocked_backend: Backend, settings: Settings) -> Iterator[EventStore]:
     """A second event store instance on the same files/database, sharing nothing in memory."""
-    store = EventStore(settings.event_store_env())
+    store = event_store(settings)
     yield store
     store.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from domain.published import PublishedEvent
-from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.codec import Codec
 from recaudit.settings import Settings
 
 
@@ -41,8 +41,11 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Any]:
     return records
 
 
+CODEC = Codec.from_package()
+
+
 def decoded(records: list[Any]) -> list[PublishedEvent]:
-    return [codec.decode(r.value) for r in records]
+    return [CODEC.decode(r.value) for r in records]
 
 
 def check_per_call_order(events: list[PublishedEvent]) -> None:

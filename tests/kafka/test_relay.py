@@ -16,6 +16,7 @@ from consumers.call_states import CallStatesConsumer
 from consumers.framework import ConsumerRunner
 from domain.published import EVENT_TYPES
 from domain.rules import Command, Mode
+from recaudit.adapters.kafka.codec import Codec
 from recaudit.adapters.kafka.feed import KafkaFeed
 from recaudit.adapters.kafka.relay import tracking_recorder
 from recaudit.adapters.localfeed import LocalFeed
@@ -183,7 +184,8 @@ def test_poison_message_goes_to_the_dead_letter_topic(kafka_backend: Backend,
     producer.send(settings.kafka_topic, key=b"c9", value=b"\xc3\x01" + b"\x07" * 8 + b"x").get(30)
     producer.close()
     relay_all(kafka_backend)
-    feed = KafkaFeed(kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic)
+    feed = KafkaFeed(kafka_bootstrap, settings.kafka_topic, settings.kafka_dlq_topic,
+                     codec=Codec.from_package())
     consumer = CallStatesConsumer(tmp_path / "states.sqlite")
     runner = ConsumerRunner(feed, consumer)
     thread = runner.start()

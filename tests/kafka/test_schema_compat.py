@@ -21,9 +21,8 @@ from recaudit.adapters.kafka.codec import (
     CodecError,
     SchemaRegistry,
     UnknownSchema,
-    parsing_fingerprint,
 )
-from schemas import manifest
+from schemas import manifest, parsing_fingerprint
 
 Schema = dict[str, Any]
 SchemaSet = dict[str, Schema]

@@ -19,7 +19,8 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|EXCHANGE|LOCK TABL
 
 # (file, interpolated expression): why it is safe.
 REVIEWED = {
-    ("recaudit/core/eventstore.py", "recorder.events_table_name"): "the library's table name",
+    ("recaudit/adapters/eventstore/sqlite.py", "recorder.events_table_name"):
+        "the library's table name",
     ("recaudit/adapters/integrity/database.py", "LINKS"): "module constant",
     ("recaudit/adapters/integrity/database.py", "RECORDINGS"): "module constant",
     ("recaudit/adapters/integrity/database.py", "LINK_COLUMNS"): "module constant",

@@ -15,9 +15,9 @@ from consumers.segments import AudioLimits, FilesystemSegmentStore, OsFileOps, S
 from consumers.segments.audio import WAV_HEADER_BYTES, wav_header
 from domain.rules import CallState
 from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap import event_store
 from recaudit.bootstrap.segments import commit_barrier, latest_version
 from recaudit.core.committer import GroupCommitter
-from recaudit.core.eventstore import EventStore
 from recaudit.core.service import RecordingService
 from recaudit.core.views import TimelineView
 from recaudit.settings import Settings
@@ -84,7 +84,7 @@ class Rig:
     limits: AudioLimits = field(default_factory=lambda: AudioLimits(lateness_ms=None))
 
     def __post_init__(self) -> None:
-        self.events = EventStore(Settings.from_env({}, data_dir=self.root).event_store_env())
+        self.events = event_store(Settings.from_env({}, data_dir=self.root))
         self.committer = GroupCommitter(self.events)
         self.ops = RecordingOps()
         self.segments_root = self.root / "recordings"

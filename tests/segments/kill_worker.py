@@ -34,8 +34,8 @@ from consumers.segments import (
 from consumers.segments.audio import EPOCH
 from consumers.segments.errors import AudioRefused
 from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap import event_store
 from recaudit.bootstrap.segments import latest_version
-from recaudit.core.eventstore import EventStore
 from recaudit.settings import Settings
 
 CLOCK = datetime(2030, 1, 1, tzinfo=UTC)  # long after every call: nothing is from the future
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("audio", type=Path)
     parser.add_argument("--die-before-op", type=int)
     args = parser.parse_args(argv)
-    store = EventStore(Settings.from_env({}, data_dir=args.data_dir).event_store_env())
+    store = event_store(Settings.from_env({}, data_dir=args.data_dir))
     ops = DyingOps(args.die_before_op)
     desk = SegmentDesk(
         FilesystemSegmentStore(args.data_dir / "recordings", ops),

@@ -18,6 +18,8 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from domain.errors import UnknownCall
+from domain.stream import StreamAggregate
+from recaudit.bootstrap import event_store as open_event_store
 from recaudit.core.committer import ConcurrencyExhausted, GroupCommitter, Positions, UnitOfWork
 from recaudit.core.eventstore import EventStore
 from recaudit.settings import Settings
@@ -30,7 +32,7 @@ def tally_id(name: str) -> UUID:
     return uuid5(NAMESPACE, name)
 
 
-class Tally(Aggregate):
+class Tally(StreamAggregate):
     """A list of items, one event per item."""
 
     class Opened(Aggregate.Created):
@@ -119,7 +121,7 @@ class Jobs:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    event_store = EventStore(Settings.from_env({}, data_dir=tmp_path).event_store_env())
+    event_store = open_event_store(Settings.from_env({}, data_dir=tmp_path))
     yield event_store
     event_store.close()
 

@@ -11,7 +11,6 @@ reader does not know is skipped. See schemas/README.md for the whole contract.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,10 +18,10 @@ from io import BytesIO
 from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 import schemas
 from domain.published import PublishedEvent
+from schemas import parsing_fingerprint
 
 MARKER = b"\xc3\x01"
 FINGERPRINT_SIZE = 8
@@ -81,12 +80,6 @@ class UnencodableEvent(CodecError):
 
     A bug on the producing side: do not publish, fix the code or the schema.
     """
-
-
-def parsing_fingerprint(schema: Mapping[str, Any]) -> bytes:
-    """The 8-byte CRC-64-AVRO fingerprint of a schema's Parsing Canonical Form."""
-    canonical = to_parsing_canonical_form(dict(schema))
-    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
 
 
 @dataclass(frozen=True)
@@ -184,13 +177,22 @@ class SchemaRegistry:
 
 
 class Codec:
-    """Encodes and decodes published events with the schemas of one registry."""
+    """Encodes and decodes published events with the schemas of one registry.
+
+    Built once by the composition root and handed to the relay and the feeds.
+    """
 
     def __init__(self, registry: SchemaRegistry) -> None:
         self.registry = registry
         self._type_headers: dict[str, tuple[bytes, bytes]] = {}
 
+    @classmethod
+    def from_package(cls) -> Codec:
+        """The codec of the schemas shipped with the project (`schemas/`)."""
+        return cls(SchemaRegistry.from_package())
+
     def encode(self, event: PublishedEvent) -> bytes:
+        """The single-object Avro message of `event`, with its type's current schema."""
         known = self.registry.current(event.type)
         buffer = BytesIO()
         buffer.write(MARKER)
@@ -207,15 +209,18 @@ class Codec:
         return buffer.getvalue()
 
     def decode(self, data: bytes) -> PublishedEvent:
+        """The event in a single-object message; datetimes are timezone-aware UTC."""
         writer = self.registry.writer(_unframe(data))
         reader = self.registry.current(writer.event_type)
         record = _read(data[PREFIX_SIZE:], writer, reader)
         return _event(writer.event_type, record)
 
     def fingerprint_of(self, event_type: str) -> bytes:
+        """The 8-byte fingerprint of the current schema of `event_type`, as messages carry it."""
         return self.registry.current(event_type).fingerprint
 
     def headers_for(self, event: PublishedEvent) -> list[tuple[str, bytes]]:
+        """The Kafka headers of `event`: its type, its position and its schema's fingerprint."""
         cached = self._type_headers.get(event.type)
         if cached is None:
             cached = (event.type.encode("utf-8"),
@@ -228,6 +233,7 @@ class Codec:
         ]
 
     def knows(self, event_type: str) -> bool:
+        """Whether this codec has a schema for `event_type` (unknown types are newer ones)."""
         return event_type in self.registry.event_types
 
 
@@ -301,34 +307,3 @@ def _event(event_type: str, record: dict[str, Any]) -> PublishedEvent:
         recorded_at=record["recorded_at"],
         fields={k: v for k, v in record.items() if k not in ENVELOPE},
     )
-
-
-@functools.cache
-def default_codec() -> Codec:
-    """The codec of the schemas shipped with the project, loaded on first use."""
-    return Codec(SchemaRegistry.from_package())
-
-
-def encode(event: PublishedEvent) -> bytes:
-    """The single-object Avro message of `event`, with its type's current schema."""
-    return default_codec().encode(event)
-
-
-def decode(data: bytes) -> PublishedEvent:
-    """The event in a single-object message; datetimes are timezone-aware UTC."""
-    return default_codec().decode(data)
-
-
-def fingerprint_of(event_type: str) -> bytes:
-    """The 8-byte fingerprint of the current schema of `event_type`, as messages carry it."""
-    return default_codec().fingerprint_of(event_type)
-
-
-def headers_for(event: PublishedEvent) -> list[tuple[str, bytes]]:
-    """The Kafka headers of `event`: its type, its position and its schema's fingerprint."""
-    return default_codec().headers_for(event)
-
-
-def knows(event_type: str) -> bool:
-    """Whether this process has a schema for `event_type` (unknown types are newer ones)."""
-    return default_codec().knows(event_type)

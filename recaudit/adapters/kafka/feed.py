@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from consumers.framework import FeedUnavailable
 from domain.published import PublishedEvent
-from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.codec import Codec, CodecError
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,22 @@ class DeadLetterStats:
     count: int = 0
 
 
+class PolledRecord(Protocol):
+    """What the feed reads of a polled record: kafka-python's `ConsumerRecord` has it all."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    # The message bytes; the feed's consumer has no deserializer.
+    value: bytes
+
+
 class KafkaFeed:
-    def __init__(self, bootstrap: str, topic: str, dlq_topic: str, *,
+    def __init__(self, bootstrap: str, topic: str, dlq_topic: str, *, codec: Codec,
                  max_poll_records: int = 1000) -> None:
         self.bootstrap = bootstrap
+        self.codec = codec
         self.topic = topic
         self.dlq_topic = dlq_topic
         self.max_poll_records = max_poll_records
@@ -68,34 +81,34 @@ class KafkaSubscription:
         except KafkaError as exc:
             raise FeedUnavailable(f"polling {self.feed.topic} failed: {exc}") from exc
         events: list[PublishedEvent] = []
-        for records in polled.values():
+        decode = self.feed.codec.decode
+        batches: list[list[PolledRecord]] = list(polled.values())
+        for records in batches:
             for record in records:
                 try:
-                    events.append(codec.decode(record.value))
-                except codec.CodecError as exc:
+                    events.append(decode(record.value))
+                except CodecError as exc:
                     self._dead_letter(record, exc)
         # Keep each call's events in order (they share a partition); across calls,
         # order by position so batches read naturally.
         events.sort(key=lambda e: e.position)
         return events
 
-    def _dead_letter(self, record: object, exc: Exception) -> None:
-        value = getattr(record, "value", b"") or b""
-        key = getattr(record, "key", None)
+    def _dead_letter(self, record: PolledRecord, exc: Exception) -> None:
         headers = [
             ("error.type", type(exc).__name__.encode()),
             ("error.message", str(exc).encode()[:1000]),
-            ("source.topic", str(getattr(record, "topic", "")).encode()),
-            ("source.partition", str(getattr(record, "partition", "")).encode()),
-            ("source.offset", str(getattr(record, "offset", "")).encode()),
+            ("source.topic", record.topic.encode()),
+            ("source.partition", str(record.partition).encode()),
+            ("source.offset", str(record.offset).encode()),
         ]
         if self._dlq is None:
             self._dlq = KafkaProducer(bootstrap_servers=self.feed.bootstrap, acks="all",
                                       enable_idempotence=True, client_id="recaudit-dlq")
-        self._dlq.send(self.feed.dlq_topic, key=key, value=value, headers=headers).get(timeout=30)
+        self._dlq.send(self.feed.dlq_topic, key=record.key, value=record.value,
+                       headers=headers).get(timeout=30)
         self.feed.dead_letters.count += 1
-        log.warning("dead-lettered %s offset %s: %s", getattr(record, "topic", "?"),
-                    getattr(record, "offset", "?"), exc)
+        log.warning("dead-lettered %s offset %s: %s", record.topic, record.offset, exc)
 
     def commit(self) -> None:
         try:

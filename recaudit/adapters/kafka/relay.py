@@ -29,7 +29,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from domain.published import PublishedEvent
-from recaudit.adapters.kafka import codec
+from recaudit.adapters.kafka.codec import Codec, CodecError
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.core.eventstore import EventStore
 
@@ -63,10 +63,11 @@ def producer_for(bootstrap: str, **overrides: object) -> KafkaProducer:
 
 
 class Relay:
-    def __init__(self, store: EventStore, bootstrap: str, topic: str, *,
+    def __init__(self, store: EventStore, bootstrap: str, topic: str, *, codec: Codec,
                  batch_size: int = 2000, producer: KafkaProducer | None = None,
                  producer_settings: dict[str, object] | None = None) -> None:
         self.store = store
+        self.codec = codec
         self.topic = topic
         self.bootstrap = bootstrap
         self.feed = LocalFeed(store, batch_size=batch_size)
@@ -113,9 +114,10 @@ class Relay:
         return position - start
 
     def _send(self, events: list[PublishedEvent]) -> list[Any]:
+        encode, headers_for = self.codec.encode, self.codec.headers_for
         return [
-            self.producer.send(self.topic, key=e.key.encode(), value=codec.encode(e),
-                               headers=codec.headers_for(e))
+            self.producer.send(self.topic, key=e.key.encode(), value=encode(e),
+                               headers=headers_for(e))
             for e in events
         ]
 
@@ -141,7 +143,7 @@ class Relay:
                 log.warning("relay: %s; retrying in %.1fs", exc, backoff)
                 self._reset_producer()
                 self.stop.wait(backoff)
-            except codec.CodecError:
+            except CodecError:
                 # A stored event that does not fit its schema is a bug: stop
                 # rather than skip it, so nothing is silently left out.
                 log.exception("relay stopped: an event cannot be encoded")

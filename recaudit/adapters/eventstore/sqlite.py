@@ -1,0 +1,38 @@
+"""The stream index of an SQLite event store: lookups by the library's own columns."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+class SQLiteStreamIndex:
+    """Stream ids are stored as 32 hex digits; an event's position is its rowid."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        if not isinstance(recorder, SQLiteApplicationRecorder):
+            raise TypeError(f"an SQLite stream index needs an SQLite recorder, "
+                            f"not {type(recorder).__name__}")
+        self.recorder = recorder
+        self.position_sql = (
+            f"SELECT rowid FROM {recorder.events_table_name} "
+            "WHERE originator_id = ? AND originator_version = ?"
+        )
+        self.version_sql = (
+            f"SELECT MAX(originator_version) FROM {recorder.events_table_name} "
+            "WHERE originator_id = ?"
+        )
+
+    def position_of(self, stream_id: UUID, version: int) -> int | None:
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.position_sql, (stream_id.hex, version))
+            row = cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    def stream_version(self, stream_id: UUID) -> int | None:
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.version_sql, (stream_id.hex,))
+            row = cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
