@@ -20,6 +20,6 @@ def add_token_option(parser: argparse.ArgumentParser) -> None:
 
 def auth_headers(args: argparse.Namespace) -> dict[str, str]:
     """The request headers that carry the token, if one is given."""
-    token = getattr(args, "token", None) or os.environ.get(TOKEN_VARIABLE, "")
+    token = args.token or os.environ.get(TOKEN_VARIABLE, "")
     token = token.strip()
     return {"Authorization": f"Bearer {token}"} if token else {}
