@@ -18,7 +18,12 @@ from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
 from projections.utc import from_millis, optional_from_millis
-from recaudit.core.readmodel import ProjectionBehind, ProjectionUnavailable
+from recaudit.core.readmodel import (
+    ProjectionBehind,
+    ProjectionUnavailable,
+    StoredLog,
+    require_stored,
+)
 from recaudit.core.views import TimelineView
 
 DEFAULT_WAIT = 5.0
@@ -30,8 +35,11 @@ class ClickHouseTimelineReader:
 
     def __init__(self, client: Callable[[], Client], database: str, *,
                  consumer: str = DEFAULT_NAME, progress: Progress | None = None,
-                 wait: float = DEFAULT_WAIT) -> None:
+                 wait: float = DEFAULT_WAIT, store: StoredLog | None = None) -> None:
+        """`store`: the event store, so that a `min_position` beyond its head is refused at
+        once rather than waited for."""
         self._client = client
+        self.store = store
         self.database = check_identifier(database)
         self.consumer = consumer
         self.progress = progress or Progress()
@@ -40,6 +48,8 @@ class ClickHouseTimelineReader:
     def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
         try:
             if min_position is not None:
+                if self.store is not None:
+                    require_stored(self.store, min_position)
                 self._wait_for(min_position)
             rows = self._query(queries.TIMELINE, call_id=call_id)
         except (ClickHouseError, ProjectionError) as exc:

@@ -8,6 +8,8 @@ from datetime import datetime
 import pytest
 
 from recaudit.bootstrap import Backend
+from recaudit.core.readmodel import PositionBeyondHead
+from recaudit.core.service import DomainTimelineReader
 from tests.api.client import COMMAND_PATHS, Api, current_timeline
 from tests.core import model
 from tests.core.helpers import at_ms, call_events, org_for, set_mode_policies
@@ -152,6 +154,18 @@ def test_timeline_of_a_call_in_progress(ready: Backend, api: Api) -> None:
         {"command": "pause", "at": "2026-03-01T09:00:00.500Z", "code": "not_permitted",
          "by": "agent-1"}
     ]
+
+
+def test_the_reference_reader_refuses_a_position_beyond_the_head(ready: Backend,
+                                                                  api: Api) -> None:
+    api.start_call("c1", org_for("on_demand"), at=at_ms(0))
+    head = ready.store.head()
+    reference = DomainTimelineReader(ready.service)
+    assert reference.timeline("c1", head) == ready.service.timeline("c1")
+    with pytest.raises(PositionBeyondHead) as refused:
+        reference.timeline("c1", head + 1)
+    assert (refused.value.position, refused.value.head) == (head + 1, head)
+    assert ready.store.head() == head
 
 
 def test_times_in_other_offsets_are_stored_in_utc(ready: Backend, api: Api) -> None:
