@@ -14,6 +14,7 @@ from domain.errors import UnknownCall
 from domain.rules import CallState, Mode
 from domain.timeline import Interval, Rejection
 from projections import queries
+from projections.callstate import stored_interval
 from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
@@ -83,8 +84,9 @@ def view_of(document: str) -> TimelineView:
     call = json.loads(document)
     intervals = tuple(
         Interval(CallState(state), from_millis(start), optional_from_millis(end),
-                 recording_no, reason)
-        for state, start, end, recording_no, reason, _position in call["intervals"]
+                 recording_no, reason, by)
+        for state, start, end, recording_no, reason, _position, by
+        in map(stored_interval, call["intervals"])
     )
     rejected = tuple(
         Rejection(command, from_millis(at), code, by)
