@@ -39,7 +39,7 @@ class Projections:
         self.database = schema.check_identifier(database)
         self.name = name
         self.progress = Progress()
-        self.reader = ClickHouseTimelineReader(self.read_client, database, consumer=name,
+        self.reader = ClickHouseTimelineReader(self.read_client, database,
                                                progress=self.progress, store=store)
         self._given = client
         self._owned: list[Client] = []

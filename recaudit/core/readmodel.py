@@ -47,6 +47,10 @@ class StoredLog(Protocol):
         """The position of the latest stored event (0: none)."""
         ...
 
+    def call_version_at(self, call_id: str, position: int) -> int | None:
+        """The version of the call's last event at or before `position` (None: none)."""
+        ...
+
 
 def require_stored(log: StoredLog, position: int) -> None:
     """Refuse at once a `min_position` beyond the store's head (raises PositionBeyondHead)."""
