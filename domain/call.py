@@ -28,7 +28,7 @@ from domain.rules import (
     rule_refusal,
 )
 from domain.stream import StreamAggregate
-from domain.timeline import Rejection, Timeline
+from domain.timeline import Rejection, Timeline, opened_by
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class Call(StreamAggregate):
         # RecordingStarted saved with this event, so it never shows as off.
         self.state = CallState.OFF
         if initial_state(self.mode) is CallState.OFF:
-            self.timeline.open(CallState.OFF, at, None)
+            self.timeline.open(CallState.OFF, at, None, by)
         if command_id is not None:
             # Start call is answered after the automatic RecordingStarted (version 2), if any.
             answered = 1 if initial_state(self.mode) is CallState.OFF else 2
@@ -314,7 +314,10 @@ class Call(StreamAggregate):
         if state is CallState.ENDED:
             self.timeline.close(event.at)
         else:
-            self.timeline.open(state, event.at, self.recording_no)
+            # Only RecordingStarted says whether it was automatic.
+            automatic = getattr(event, "automatic", False)
+            self.timeline.open(state, event.at, self.recording_no,
+                               opened_by(event.by, automatic))
         self._remember(event, None)
 
     def _remember(self, event: CallEvent, refusal: Refusal | None) -> None:

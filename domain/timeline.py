@@ -4,10 +4,11 @@ The call aggregate keeps one of these up to date as it applies its events; it
 is the reference. The projections rebuild the same intervals from the published
 events with their own code (plain lists of epoch milliseconds, for speed), so
 nothing here makes them agree by itself. What they share is the table of the
-state each event leaves a call in (`domain.published.STATE_AFTER`) and the
-reasons of an `off` interval (`NOT_STARTED`, `STOPPED`); that the rest of the
-arithmetic matches is checked by the tests, which compare the projected
-timelines with this one interval by interval.
+state each event leaves a call in (`domain.published.STATE_AFTER`), the
+reasons of an `off` interval (`NOT_STARTED`, `STOPPED`) and who opened an
+interval (`opened_by`); that the rest of the arithmetic matches is checked by
+the tests, which compare the projected timelines with this one interval by
+interval.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from domain.rules import CallState
 
 NOT_STARTED = "not_started"
 STOPPED = "stopped"
+# Who opened an interval that no command opened: a recording that started with the call.
+SYSTEM = "system"
+
+
+def opened_by(by: str, automatic: bool | None) -> str:
+    """Who opened the interval an event opens: its actor, or SYSTEM if it was automatic.
+
+    The first `off` interval is opened by the call's start, so by whoever started the call.
+    """
+    return SYSTEM if automatic else by
 
 
 def millis_between(start: datetime, end: datetime) -> int:
@@ -32,6 +43,9 @@ class Interval:
     end: datetime | None
     recording_no: int | None
     reason: str | None
+    # The actor whose command opened the interval (SYSTEM for an automatic start). None only
+    # in projections of intervals stored before the actor was kept (a rebuild fills it in).
+    by: str | None
 
     @property
     def duration_ms(self) -> int | None:
@@ -51,14 +65,14 @@ class Timeline:
     intervals: list[Interval] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
 
-    def open(self, state: CallState, at: datetime, recording_no: int | None) -> None:
-        """Close the open interval (if any) at `at` and open one in `state`."""
+    def open(self, state: CallState, at: datetime, recording_no: int | None, by: str) -> None:
+        """Close the open interval (if any) at `at` and open one in `state`, opened `by`."""
         self.close(at)
         reason = None
         if state is CallState.OFF:
             reason = STOPPED if recording_no else NOT_STARTED
             recording_no = None
-        self.intervals.append(Interval(state, at, None, recording_no, reason))
+        self.intervals.append(Interval(state, at, None, recording_no, reason, by))
 
     def close(self, at: datetime) -> None:
         if self.intervals and self.intervals[-1].end is None:

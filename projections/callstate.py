@@ -21,7 +21,7 @@ from typing import Any
 from domain import published
 from domain.published import PublishedEvent
 from domain.rules import CallState, Mode, initial_state
-from domain.timeline import NOT_STARTED, STOPPED
+from domain.timeline import NOT_STARTED, STOPPED, opened_by
 from projections.utc import to_millis
 
 RECORDING, PAUSED, OFF, ENDED = (s.value for s in (CallState.RECORDING, CallState.PAUSED,
@@ -40,12 +40,12 @@ CALL_COLUMNS = (
 )
 INTERVAL_COLUMNS = (
     "call_id", "interval_no", "state", "start_at", "end_at", "duration_ms", "recording_no",
-    "reason", "mode", "org_id", "agent_id", "position",
+    "reason", "by", "mode", "org_id", "agent_id", "position",
 )
-# An interval is [state, start, end, recording_no, reason, position]: times in epoch
+# An interval is [state, start, end, recording_no, reason, position, by]: times in epoch
 # milliseconds, `position` that of the event that last changed it (opened or closed it),
-# which versions its row. A refusal is [command, at, code, by].
-STATE, START, END, RECORDING_NO, REASON, POSITION = range(6)
+# which versions its row, `by` who opened it. A refusal is [command, at, code, by].
+STATE, START, END, RECORDING_NO, REASON, POSITION, BY = range(7)
 
 
 @dataclass(slots=True)
@@ -84,7 +84,7 @@ class CallProjection:
         # As the aggregate does: a call that records from the start is moved by the
         # automatic RecordingStarted that follows; the others open "off" now.
         if call.mode in STARTS_OFF:
-            call._open(OFF, at, event.position)
+            call._open(OFF, at, event.position, f["by"])
         return call
 
     def apply(self, event: PublishedEvent) -> int | None:
@@ -106,14 +106,15 @@ class CallProjection:
             if self.state == ENDED:
                 self.ended_at = at
             else:
-                self._open(self.state, at, event.position)
+                self._open(self.state, at, event.position,
+                           opened_by(f["by"], f.get("automatic")))
                 if changed is None:
                     changed = len(self.intervals) - 1
         self.version = event.version
         self.position = event.position
         return changed
 
-    def _open(self, state: str, at: int, position: int) -> None:
+    def _open(self, state: str, at: int, position: int, by: str) -> None:
         if state == OFF:
             reason: str | None = STOPPED if self.recording_no else NOT_STARTED
             recording_no: int | None = None
@@ -121,7 +122,7 @@ class CallProjection:
             reason, recording_no = None, self.recording_no
             if state == PAUSED:
                 self.pauses += 1
-        self.intervals.append([state, at, None, recording_no, reason, position])
+        self.intervals.append([state, at, None, recording_no, reason, position, by])
 
     def _close(self, at: int, position: int) -> int | None:
         if not self.intervals or self.intervals[-1][END] is not None:
@@ -159,10 +160,10 @@ class CallProjection:
         }, separators=(",", ":"))
 
     def interval_row(self, index: int) -> tuple[Any, ...]:
-        state, start, end, recording_no, reason, position = self.intervals[index]
+        state, start, end, recording_no, reason, position, by = self.intervals[index]
         return (
             self.call_id, index + 1, state, start, end, None if end is None else end - start,
-            recording_no, reason, self.mode, self.org_id, self.agent_id, position,
+            recording_no, reason, by, self.mode, self.org_id, self.agent_id, position,
         )
 
     @classmethod
@@ -177,6 +178,12 @@ class CallProjection:
             state=row["state"], recording_no=row["recording_no"], version=row["version"],
             position=row["position"], recording_ms=row["recording_ms"],
             paused_ms=row["paused_ms"], off_ms=row["off_ms"], pauses=row["pauses"],
-            longest_pause_ms=row["longest_pause_ms"], intervals=document["intervals"],
+            longest_pause_ms=row["longest_pause_ms"],
+            intervals=[stored_interval(i) for i in document["intervals"]],
             rejected=document["rejected"],
         )
+
+
+def stored_interval(interval: list[Any]) -> list[Any]:
+    """An interval of a `timeline` document; one stored before `by` was kept gets None."""
+    return interval if len(interval) > BY else [*interval, None]

@@ -24,21 +24,23 @@ from projections.consumer import DEFAULT_NAME, Progress, ProjectionConsumer
 from projections.reader import ClickHouseTimelineReader
 from projections.rebuild import ProgressCallback, Rebuilder, RebuildReport, describe, every
 from projections.tables import Tables
-from recaudit.core.readmodel import ProjectionUnavailable, RebuildInProgress
+from recaudit.core.readmodel import ProjectionUnavailable, RebuildInProgress, StoredLog
 
 log = logging.getLogger(__name__)
 
 
 class Projections:
     def __init__(self, dsn: str, database: str, *, client: Client | None = None,
-                 name: str = DEFAULT_NAME, linger: float = 0.0) -> None:
+                 name: str = DEFAULT_NAME, linger: float = 0.0,
+                 store: StoredLog | None = None) -> None:
+        """`store`: the event store the timeline reader checks `min_position` against."""
         self.target = engine.parse(dsn)
         self.linger = linger
         self.database = schema.check_identifier(database)
         self.name = name
         self.progress = Progress()
-        self.reader = ClickHouseTimelineReader(self.read_client, database, consumer=name,
-                                               progress=self.progress)
+        self.reader = ClickHouseTimelineReader(self.read_client, database,
+                                               progress=self.progress, store=store)
         self._given = client
         self._owned: list[Client] = []
         self._writer: Client | None = None

@@ -17,15 +17,11 @@ from clickhouse_connect.driver.client import Client
 from projections.schema import check_identifier
 from projections.utc import aware
 
-# One column of one row: the call's timeline document (see projections/callstate.py).
+# One row: the call's timeline document (see projections/callstate.py) and the version of
+# the call's last event it holds (what `?min_position` waits for).
 TIMELINE = """
-SELECT timeline FROM {db:Identifier}.calls FINAL
+SELECT timeline, version FROM {db:Identifier}.calls FINAL
 WHERE call_id = {call_id:String}
-"""
-
-APPLIED_POSITION = """
-SELECT position FROM {db:Identifier}.positions FINAL
-WHERE consumer = {consumer:String}
 """
 
 

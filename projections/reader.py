@@ -14,11 +14,17 @@ from domain.errors import UnknownCall
 from domain.rules import CallState, Mode
 from domain.timeline import Interval, Rejection
 from projections import queries
-from projections.consumer import DEFAULT_NAME, Progress
+from projections.callstate import stored_interval
+from projections.consumer import Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
 from projections.utc import from_millis, optional_from_millis
-from recaudit.core.readmodel import ProjectionBehind, ProjectionUnavailable
+from recaudit.core.readmodel import (
+    ProjectionBehind,
+    ProjectionUnavailable,
+    StoredLog,
+    require_stored,
+)
 from recaudit.core.views import TimelineView
 
 DEFAULT_WAIT = 5.0
@@ -26,40 +32,56 @@ RECHECK_EVERY = 0.05
 
 
 class ClickHouseTimelineReader:
-    """`recaudit.core.readmodel.TimelineReader` over the projection tables of one database."""
+    """`recaudit.core.readmodel.TimelineReader` over the projection tables of one database.
+
+    `?min_position=N` waits for the call's own events: until the call's row holds the
+    version of the call's last event at or before N (the event store says which). The
+    timeline is made of the call's events only, so that is exactly "every event up to N is
+    applied" for this read, whatever the feed: with Kafka, a call's events share one
+    partition and arrive in order, while other partitions, ahead or behind, cannot change
+    this call's timeline.
+    """
 
     def __init__(self, client: Callable[[], Client], database: str, *,
-                 consumer: str = DEFAULT_NAME, progress: Progress | None = None,
-                 wait: float = DEFAULT_WAIT) -> None:
+                 progress: Progress | None = None, wait: float = DEFAULT_WAIT,
+                 store: StoredLog | None = None) -> None:
+        """`store`: the event store, which `min_position` is checked against; a reader
+        without one serves plain reads only."""
         self._client = client
+        self.store = store
         self.database = check_identifier(database)
-        self.consumer = consumer
         self.progress = progress or Progress()
         self.wait = wait
 
     def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
         try:
-            if min_position is not None:
-                self._wait_for(min_position)
-            rows = self._query(queries.TIMELINE, call_id=call_id)
+            rows = (self._query(queries.TIMELINE, call_id=call_id) if min_position is None
+                    else self._read_after(call_id, min_position))
         except (ClickHouseError, ProjectionError) as exc:
             raise ProjectionUnavailable(f"the timeline projection cannot be read: {exc}") from exc
         if not rows:
             raise UnknownCall(call_id)
         return view_of(rows[0]["timeline"])
 
-    def applied_position(self) -> int:
-        rows = self._query(queries.APPLIED_POSITION, consumer=self.consumer)
-        return int(rows[0]["position"]) if rows else 0
-
-    def _wait_for(self, position: int) -> None:
+    def _read_after(self, call_id: str, position: int) -> list[dict[str, Any]]:
+        """The call's row once it holds every event of the call up to `position`."""
+        if self.store is None:
+            raise ProjectionUnavailable("this timeline reader has no event store to check "
+                                        "min_position against")
+        require_stored(self.store, position)
+        needed = self.store.call_version_at(call_id, position) or 0
         deadline = time.monotonic() + self.wait
-        while (applied := self.applied_position()) < position:
+        while True:
+            rows = self._query(queries.TIMELINE, call_id=call_id)
+            applied = int(rows[0]["version"]) if rows else 0
+            if applied >= needed:
+                return rows
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ProjectionBehind(
-                    f"the timeline projection has applied events up to position {applied}; "
-                    f"position {position} was not reached within {self.wait:g} s, retry shortly"
+                    f"the timeline projection holds call {call_id!r} up to version {applied}; "
+                    f"position {position} needs its version {needed}, not reached within "
+                    f"{self.wait:g} s, retry shortly"
                 )
             self.progress.wait(min(remaining, RECHECK_EVERY))
 
@@ -73,8 +95,9 @@ def view_of(document: str) -> TimelineView:
     call = json.loads(document)
     intervals = tuple(
         Interval(CallState(state), from_millis(start), optional_from_millis(end),
-                 recording_no, reason)
-        for state, start, end, recording_no, reason, _position in call["intervals"]
+                 recording_no, reason, by)
+        for state, start, end, recording_no, reason, _position, by
+        in map(stored_interval, call["intervals"])
     )
     rejected = tuple(
         Rejection(command, from_millis(at), code, by)

@@ -130,12 +130,20 @@ SHORT_LIVED_OLD_PARTS = tuple(
     for table in ("events", "intervals", "calls", "positions")
 )
 
+# Who opened each interval. Rows written before it read NULL until a rebuild rewrites them
+# (the call's `timeline` document, in `calls`, needs no column: its intervals gain the actor).
+INTERVAL_ACTOR = (
+    "ALTER TABLE {db:Identifier}.intervals ADD COLUMN IF NOT EXISTS `by` Nullable(String) "
+    "AFTER reason",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw events, one row per published event", (EVENTS,)),
     Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
     Migration(3, "call summaries with each call's timeline", (CALLS,)),
     Migration(4, "consumer positions", (POSITIONS,)),
     Migration(5, "drop replaced parts after 30 s instead of 8 min", SHORT_LIVED_OLD_PARTS),
+    Migration(6, "who opened each interval", INTERVAL_ACTOR),
 )
 
 

@@ -108,7 +108,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     consumers_dir = settings.data_dir / "consumers"
     pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
     projections = Projections(settings.clickhouse_url(), settings.clickhouse_database,
-                              client=clickhouse, linger=settings.projection_linger_ms / 1000)
+                              client=clickhouse, linger=settings.projection_linger_ms / 1000,
+                              store=store)
     pipeline.add(projections.name, projections.consumer)
     # Audio is held in the API process, so the segment consumer must run beside it.
     pipeline.add("segments", segment_consumer(settings, segments), standalone=False)

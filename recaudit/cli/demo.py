@@ -171,11 +171,12 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
         return 1
     print(f"call {body['call_id']}  org {body['org_id']}  agent {body['agent_id']}  "
           f"mode {body['mode']}")
-    print(f"{'#':>3}  {'state':<10}{'start':<26}{'end':<26}{'ms':>9}  rec  reason")
+    print(f"{'#':>3}  {'state':<10}{'start':<26}{'end':<26}{'ms':>9}  rec  "
+          f"{'reason':<12}by")
     for n, i in enumerate(body["intervals"], 1):
         print(f"{n:>3}  {i['state']:<10}{i['start']:<26}{i['end'] or '(open)':<26}"
               f"{i['duration_ms'] if i['duration_ms'] is not None else '':>9}  "
-              f"{i['recording_no'] or '':>3}  {i['reason'] or ''}")
+              f"{i['recording_no'] or '':>3}  {i['reason'] or '':<12}{i.get('by') or ''}")
     totals = body["totals"]
     print(f"totals: recording {totals['recording_ms']} ms, paused {totals['paused_ms']} ms, "
           f"off {totals['off_ms']} ms")

@@ -36,6 +36,10 @@ class StreamIndex(Protocol):
         """The version of a stream's last stored event, or None if it has none."""
         ...
 
+    def version_at(self, stream_id: UUID, position: int) -> int | None:
+        """The version of the stream's last event at or before `position`, or None."""
+        ...
+
 
 # Builds the index of one backend over the recorder the library made for it.
 StreamIndexFactory = Callable[[ApplicationRecorder], StreamIndex]
@@ -102,6 +106,11 @@ class EventStore(Application[UUID]):
         it to learn that a stream is new, or that its cached copy is current.
         """
         return self.index.stream_version(stream_id)
+
+    def call_version_at(self, call_id: str, position: int) -> int | None:
+        """The version of the call's last event at or before `position`, or None if the
+        call has no event there (read-your-writes on a read model waits for this version)."""
+        return self.index.version_at(call_stream_id(call_id), position)
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -28,10 +28,41 @@ class RebuildInProgress(ReadModelError):
     """A rebuild is already running: wait for it to finish."""
 
 
+class PositionBeyondHead(ReadModelError):
+    """A `min_position` that no stored event has reached: waiting could not help."""
+
+    def __init__(self, position: int, head: int) -> None:
+        super().__init__(
+            f"min_position {position} is beyond the event store's head, position {head}: "
+            "no event is stored there yet (use the position a command answered with)"
+        )
+        self.position = position
+        self.head = head
+
+
+class StoredLog(Protocol):
+    """What a read model asks of the event store (port; `EventStore` answers)."""
+
+    def head(self) -> int:
+        """The position of the latest stored event (0: none)."""
+        ...
+
+    def call_version_at(self, call_id: str, position: int) -> int | None:
+        """The version of the call's last event at or before `position` (None: none)."""
+        ...
+
+
+def require_stored(log: StoredLog, position: int) -> None:
+    """Refuse at once a `min_position` beyond the store's head (raises PositionBeyondHead)."""
+    head = log.head()
+    if position > head:
+        raise PositionBeyondHead(position, head)
+
+
 class TimelineReader(Protocol):
     def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
         """The call's timeline once the read model has applied `min_position` (if given).
 
-        Raises UnknownCall, ProjectionBehind or ProjectionUnavailable.
+        Raises UnknownCall, PositionBeyondHead, ProjectionBehind or ProjectionUnavailable.
         """
         ...

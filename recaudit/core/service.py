@@ -19,6 +19,7 @@ from domain.rules import Command, Mode, PauseBehavior, Refusal
 from recaudit.core.committer import GroupCommitter, Positions, UnitOfWork
 from recaudit.core.eventstore import EventStore
 from recaudit.core.health import StoreHealth
+from recaudit.core.readmodel import require_stored
 from recaudit.core.views import CallStatus, PolicySnapshot, TimelineView
 
 
@@ -234,4 +235,6 @@ class DomainTimelineReader:
         self.service = service
 
     def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
+        if min_position is not None:
+            require_stored(self.service.store, min_position)
         return self.service.timeline(call_id)

@@ -164,4 +164,5 @@ def interval_json(interval: Interval) -> dict[str, Any]:
         "duration_ms": interval.duration_ms,
         "recording_no": interval.recording_no,
         "reason": interval.reason,
+        "by": interval.by,
     }

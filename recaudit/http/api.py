@@ -123,7 +123,8 @@ def refusal_message(result: CallResult) -> str:
 MinPosition = Annotated[
     int | None,
     Query(ge=0, description="wait (up to a few seconds) until the projection has applied "
-                            "this position, e.g. the `position` of a call status"),
+                            "this position, e.g. the `position` of a call status; one beyond "
+                            "the event store's head is 409 position_beyond_head"),
 ]
 
 

@@ -48,6 +48,7 @@ from recaudit.access.errors import (
 from recaudit.core.committer import ConcurrencyExhausted
 from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import (
+    PositionBeyondHead,
     ProjectionBehind,
     ProjectionUnavailable,
     ReadModelError,
@@ -76,6 +77,8 @@ ANSWERS: dict[type[Exception], Answer] = {
     StoreUnavailable: Answer(503, "store_unavailable"),
     ReadModelError: Answer(503, "read_model_error"),
     ProjectionBehind: Answer(503, "projection_behind"),
+    # Well-formed, but no event is stored at that position yet (like a future `at`).
+    PositionBeyondHead: Answer(409, "position_beyond_head"),
     ProjectionUnavailable: Answer(503, "projection_unavailable"),
     RebuildInProgress: Answer(409, "rebuild_in_progress"),
     # Audio and recordings.
@@ -135,6 +138,8 @@ def _details(exc: Exception) -> dict[str, Any]:
         return dict(exc.details)
     if isinstance(exc, Refused) and exc.fields is not None:
         return {"fields": list(exc.fields)}
+    if isinstance(exc, PositionBeyondHead):
+        return {"head": exc.head}
     return {}
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 import pytest
 
 from recaudit.bootstrap import Backend
+from recaudit.core.readmodel import PositionBeyondHead
+from recaudit.core.service import DomainTimelineReader
 from tests.api.client import COMMAND_PATHS, Api, current_timeline
 from tests.core import model
 from tests.core.helpers import at_ms, call_events, org_for, set_mode_policies
@@ -20,7 +22,7 @@ TIMELINE_FIELDS = {
     "call_id", "org_id", "agent_id", "mode", "started_at", "ended_at", "intervals",
     "totals", "rejected",
 }
-INTERVAL_FIELDS = {"state", "start", "end", "duration_ms", "recording_no", "reason"}
+INTERVAL_FIELDS = {"state", "start", "end", "duration_ms", "recording_no", "reason", "by"}
 
 
 @pytest.fixture
@@ -84,11 +86,12 @@ def test_status_offers_exactly_the_commands_that_succeed(ready: Backend, api: Ap
 def test_timeline_of_a_finished_call(ready: Backend, api: Api) -> None:
     api.start_call("c1", org_for("on_demand_uis"), agent_id="agent-7", at=at_ms(0))
     script = [
-        ("start", 10_000), ("pause", 20_000), ("resume", 25_000), ("stop", 40_000),
-        ("pause", 45_000), ("start", 50_000), ("end", 70_000), ("resume", 80_000),
+        ("start", 10_000, "agent-7"), ("pause", 20_000, "agent-7"), ("resume", 25_000, "sup"),
+        ("stop", 40_000, "agent-7"), ("pause", 45_000, "agent-7"), ("start", 50_000, "sup"),
+        ("end", 70_000, "agent-7"), ("resume", 80_000, "agent-7"),
     ]
-    for command, at in script:
-        api.command("c1", command, at=at_ms(at), by="agent-7")
+    for command, at, by in script:
+        api.command("c1", command, at=at_ms(at), by=by)
     body = current_timeline(ready, api, "c1")
 
     assert set(body) == TIMELINE_FIELDS
@@ -98,15 +101,16 @@ def test_timeline_of_a_finished_call(ready: Backend, api: Api) -> None:
     assert rfc3339_ms(body["started_at"]) == at_ms(0)
     assert rfc3339_ms(body["ended_at"]) == at_ms(70_000)
     shape = [
-        (i["state"], i["recording_no"], i["reason"], i["duration_ms"]) for i in body["intervals"]
+        (i["state"], i["recording_no"], i["reason"], i["duration_ms"], i["by"])
+        for i in body["intervals"]
     ]
     assert shape == [
-        ("off", None, "not_started", 10_000),
-        ("recording", 1, None, 10_000),
-        ("paused", 1, None, 5_000),
-        ("recording", 1, None, 15_000),
-        ("off", None, "stopped", 10_000),
-        ("recording", 2, None, 20_000),
+        ("off", None, "not_started", 10_000, "agent-7"),  # opened by the call's start
+        ("recording", 1, None, 10_000, "agent-7"),
+        ("paused", 1, None, 5_000, "agent-7"),
+        ("recording", 1, None, 15_000, "sup"),
+        ("off", None, "stopped", 10_000, "agent-7"),
+        ("recording", 2, None, 20_000, "sup"),
     ]
     check_contiguous(body)
     assert body["totals"] == {"recording_ms": 45_000, "paused_ms": 5_000, "off_ms": 20_000}
@@ -144,7 +148,7 @@ def test_timeline_of_a_call_in_progress(ready: Backend, api: Api) -> None:
     assert body["ended_at"] is None
     assert body["intervals"] == [
         {"state": "recording", "start": "2026-03-01T09:00:00.000Z", "end": None,
-         "duration_ms": None, "recording_no": 1, "reason": None}
+         "duration_ms": None, "recording_no": 1, "reason": None, "by": "system"}
     ]
     check_contiguous(body)
     assert body["totals"] == {"recording_ms": 0, "paused_ms": 0, "off_ms": 0}
@@ -152,6 +156,18 @@ def test_timeline_of_a_call_in_progress(ready: Backend, api: Api) -> None:
         {"command": "pause", "at": "2026-03-01T09:00:00.500Z", "code": "not_permitted",
          "by": "agent-1"}
     ]
+
+
+def test_the_reference_reader_refuses_a_position_beyond_the_head(ready: Backend,
+                                                                  api: Api) -> None:
+    api.start_call("c1", org_for("on_demand"), at=at_ms(0))
+    head = ready.store.head()
+    reference = DomainTimelineReader(ready.service)
+    assert reference.timeline("c1", head) == ready.service.timeline("c1")
+    with pytest.raises(PositionBeyondHead) as refused:
+        reference.timeline("c1", head + 1)
+    assert (refused.value.position, refused.value.head) == (head + 1, head)
+    assert ready.store.head() == head
 
 
 def test_times_in_other_offsets_are_stored_in_utc(ready: Backend, api: Api) -> None:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.clickhouse
 
 INTERVALS = """
 SELECT call_id, interval_no, state, start_at, end_at, duration_ms, recording_no, reason,
-       mode, org_id, agent_id
+       `by`, mode, org_id, agent_id
 FROM {db:Identifier}.intervals FINAL ORDER BY call_id, interval_no
 """
 SUMMARIES = """
@@ -82,6 +82,8 @@ def test_interval_rows_and_summaries_match_the_domain(ch_backend: Backend, calls
             assert row["duration_ms"] == interval.duration_ms
             assert row["recording_no"] == interval.recording_no
             assert row["reason"] == interval.reason
+            assert interval.by is not None
+            assert row["by"] == interval.by
             assert (row["mode"], row["org_id"], row["agent_id"]) == (
                 view.mode.value, view.org_id, view.agent_id)
         summary = summaries[call_id]

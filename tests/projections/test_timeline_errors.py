@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from domain.rules import Command
 from recaudit.bootstrap import Backend
 from recaudit.http.server import BackgroundServer
 from tests.projections.helpers import (
@@ -74,13 +76,32 @@ def test_a_bad_call_id_is_422(http: httpx.Client) -> None:
 
 
 @pytest.mark.usefixtures("unchanged")
-def test_a_position_not_reached_in_time_is_503_projection_behind(
-        ch_backend: Backend, http: httpx.Client) -> None:
+@pytest.mark.parametrize("beyond", [1, 1000])
+def test_a_position_beyond_the_head_is_409_at_once(ch_backend: Backend, http: httpx.Client,
+                                                   beyond: int) -> None:
+    projections_of(ch_backend).reader.wait = 10.0  # the answer must not come from a wait
+    head = ch_backend.store.head()
+    started = time.monotonic()
+    response = http.get("/calls/s31-0/timeline", params={"min_position": head + beyond})
+    assert time.monotonic() - started < 2.0
+    message = error_of(response, 409, "position_beyond_head")
+    assert response.json()["error"]["head"] == head
+    assert f"min_position {head + beyond}" in message
+    assert f"head, position {head}" in message
+
+
+def test_a_stored_position_not_applied_in_time_is_503_projection_behind(
+        ch_backend: Backend, http: httpx.Client, ch_client: Client, ch_database: str) -> None:
     projections_of(ch_backend).reader.wait = 0.3
-    far = ch_backend.store.head() + 1000
-    message = error_of(http.get("/calls/s31-0/timeline", params={"min_position": far}),
-                       503, "projection_behind")
-    assert str(far) in message
+    ch_backend.pipeline.stop()  # the projection applies nothing more
+    stored = ch_backend.service.command("s31-0", Command.END, by="agent-0").position
+    assert stored == ch_backend.store.head()
+    tables = snapshot(ch_client, ch_database)
+    response = http.get("/calls/s31-0/timeline", params={"min_position": stored})
+    message = error_of(response, 503, "projection_behind")
+    assert f"position {stored}" in message
+    assert ch_backend.store.head() == stored
+    assert snapshot(ch_client, ch_database) == tables
 
 
 def test_min_position_waits_for_the_projection(ch_backend: Backend,

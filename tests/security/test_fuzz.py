@@ -94,7 +94,7 @@ def seed(backend: Backend) -> None:
         backend.service.start_call(call_id=call_id, org_id=SEED_ORG, agent_id="bob",
                                    direction="inbound")
     assert backend.projections is not None
-    backend.projections.reader.wait = 0.2  # a min_position beyond the log answers quickly
+    backend.projections.reader.wait = 0.2  # a min_position not applied yet answers quickly
     backend.pipeline.start()
 
 

@@ -245,3 +245,28 @@ def test_the_aggregate_reaches_exactly_the_states_the_rules_allow() -> None:
     covered = {(m, model.state_of_path(m, p)) for m in model.MODES for p in model.PATHS[m]}
     assert covered == reachable, "every reachable state must have a path in the table"
     assert ("always_on", "paused") not in reachable and ("pause_resume", "off") not in reachable
+
+
+def opened_by(call: Call) -> list[tuple[str, str | None]]:
+    return [(i.state.value, i.by) for i in call.timeline.intervals]
+
+
+def test_each_interval_names_who_opened_it() -> None:
+    call = new_call("on_demand_uis")  # started by agent-1
+    for n, (command, by) in enumerate((("start", "sup"), ("pause", "agent-1"),
+                                       ("resume", "sup"), ("stop", "qa"), ("end", "agent-1"),
+                                       ("start", "late")), start=1):
+        call.handle(request(command, n * STEP, by=by), at_ms(NOW), SKEW)
+    assert opened_by(call) == [("off", "agent-1"), ("recording", "sup"),
+                               ("paused", "agent-1"), ("recording", "sup"), ("off", "qa")]
+    assert [r.by for r in call.timeline.rejected] == ["late"]
+
+
+def test_a_recording_that_starts_with_the_call_is_opened_by_the_system() -> None:
+    call = new_call("pause_resume")
+    call.handle(request("pause", STEP, by="sup"), at_ms(NOW), SKEW)
+    call.handle(request("resume", 2 * STEP, by="agent-1"), at_ms(NOW), SKEW)
+    assert opened_by(call) == [("recording", "system"), ("paused", "sup"),
+                               ("recording", "agent-1")]
+    replayed = project_aggregate(None, call.collect_events())
+    assert opened_by(replayed) == opened_by(call)

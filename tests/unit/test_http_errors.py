@@ -55,6 +55,11 @@ def test_the_answer_carries_the_error_details() -> None:
     assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
     assert json.loads(busy.body) == {"error": {"code": "audio_backlog_full",
                                                "message": "too much audio is waiting"}}
+    beyond = answer(readmodel.PositionBeyondHead(12, 9))
+    assert beyond.status_code == 409
+    assert json.loads(beyond.body)["error"] == {
+        "code": "position_beyond_head", "head": 9,
+        "message": str(readmodel.PositionBeyondHead(12, 9))}
     actor = answer(access_errors.ActorMismatch("by", "sue"))
     assert actor.status_code == 422
     assert json.loads(actor.body)["error"]["fields"] == ["by"]

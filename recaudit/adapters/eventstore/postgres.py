@@ -6,7 +6,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 
 class PostgresStreamIndex:
@@ -27,6 +27,10 @@ class PostgresStreamIndex:
             "SELECT MAX(originator_version) AS version FROM {schema}.{table} "
             "WHERE originator_id = %s"
         ).format(**table)
+        self.version_at_sql = SQL(
+            "SELECT MAX(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = %s AND notification_id <= %s"
+        ).format(**table)
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
@@ -35,7 +39,13 @@ class PostgresStreamIndex:
         return None if row is None else int(row["notification_id"])
 
     def stream_version(self, stream_id: UUID) -> int | None:
+        return self._version(self.version_sql, (stream_id,))
+
+    def version_at(self, stream_id: UUID, position: int) -> int | None:
+        return self._version(self.version_at_sql, (stream_id, position))
+
+    def _version(self, sql: Composed, params: tuple[object, ...]) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.version_sql, (stream_id,))
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         return None if row is None or row["version"] is None else int(row["version"])

@@ -24,6 +24,7 @@ class SQLiteStreamIndex:
             f"SELECT MAX(originator_version) FROM {recorder.events_table_name} "
             "WHERE originator_id = ?"
         )
+        self.version_at_sql = self.version_sql + " AND rowid <= ?"
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
@@ -32,7 +33,13 @@ class SQLiteStreamIndex:
         return None if row is None else int(row[0])
 
     def stream_version(self, stream_id: UUID) -> int | None:
+        return self._version(self.version_sql, (stream_id.hex,))
+
+    def version_at(self, stream_id: UUID, position: int) -> int | None:
+        return self._version(self.version_at_sql, (stream_id.hex, position))
+
+    def _version(self, sql: str, params: tuple[object, ...]) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.version_sql, (stream_id.hex,))
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         return None if row is None or row[0] is None else int(row[0])
