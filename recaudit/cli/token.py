@@ -12,6 +12,7 @@ from typing import Any
 
 from recaudit.access.errors import TokenConfigError
 from recaudit.access.tokens import Principal, Role, check_principal, entry_line, new_token
+from recaudit.cli.exits import ExitCode
 
 COMMANDS = ("token",)
 
@@ -33,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
         check_principal(principal, "token")
     except TokenConfigError as exc:
         print(f"recaudit: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     token = new_token()
     print(f"token for {principal.describe()} (shown once; give it to its holder):")
     print(f"  {token}")
     print("add this line to the tokens file (RECAUDIT_TOKENS_FILE) or to RECAUDIT_TOKENS:")
     print(f"  {entry_line(token, principal)}")
-    return 0
+    return ExitCode.OK
