@@ -13,7 +13,8 @@ from recaudit.cli import integrity as integrity_cli
 from recaudit.cli import remote
 from recaudit.cli import token as auth_cli
 from recaudit.cli.exits import ExitCode
-from recaudit.settings import Settings, SettingsError
+from recaudit.cli.logs import configure_logging
+from recaudit.settings import LogSettings, Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        configure_logging(LogSettings.from_env())
         if args.command == "serve":
             return _serve(args)
         if args.command == "demo":

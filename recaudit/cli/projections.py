@@ -8,6 +8,7 @@ how to go through the server instead (`--url`, i.e. POST /admin/projections/rebu
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -15,11 +16,14 @@ import httpx
 
 from projections.errors import EngineLocked, ProjectionError
 from projections.facade import Projections
-from projections.rebuild import RebuildProgress, describe, every
+from projections.rebuild import log_report
 from recaudit.cli.exits import ExitCode
+from recaudit.cli.progress import rebuild_progress
 from recaudit.cli.remote import auth_headers
 from recaudit.core.readmodel import ReadModelError
 from recaudit.settings import Settings
+
+log = logging.getLogger("recaudit.rebuild")
 
 SERVER_HINT = (
     "  Stop the server first, or ask it to rebuild in-process:\n"
@@ -60,11 +64,13 @@ def _rebuild_here(settings: Settings, projections: Projections) -> int:
         head = store.head()
         print(f"recaudit: rebuilding the projections in {projections.describe()} "
               f"from the event store (head position {head})", flush=True)
-
-        def show(progress: RebuildProgress) -> None:
-            print(f"  {describe(progress, head)}", file=sys.stderr, flush=True)
-
-        report = projections.rebuild(LocalFeed(store, batch_size=REBUILD_BATCH), every(1.0, show))
+        progress, bar = rebuild_progress(sys.stderr, head, log)
+        try:
+            report = projections.rebuild(LocalFeed(store, batch_size=REBUILD_BATCH), progress)
+        finally:
+            if bar is not None:
+                bar.finish()
+        log_report(log, report)
     except ReadModelError as exc:
         _say(str(exc))
         return ExitCode.FAILED
