@@ -27,6 +27,8 @@ ORGS = {mode: f"org-{mode.value.replace('_', '-')}" for mode in Mode}
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.url is not None and not _may_write_to(args.url, args.calls, args.yes):
+        return ExitCode.USAGE
     with ExitStack() as stack:
         url = args.url
         data_dir = args.data_dir
@@ -37,6 +39,18 @@ def run_demo(args: argparse.Namespace) -> int:
         report = drive(client, calls=args.calls, seed=args.seed)
         print_report(report, url, data_dir, in_process=args.url is None)
     return ExitCode.OK
+
+
+def _may_write_to(url: str, calls: int, yes: bool) -> bool:
+    """Warn that the demo writes to a real server's store; on a terminal, only go on with
+    --yes (a script or a pipe is taken to know what it does)."""
+    print(f"recaudit demo: this sets the policies of {', '.join(ORGS.values())} and stores "
+          f"{calls} calls in the server at {url}; they stay in its event store for good "
+          "(events are never deleted).", file=sys.stderr)
+    if yes or not sys.stdin.isatty():
+        return True
+    print("recaudit demo: run again with --yes to go ahead (nothing was sent)", file=sys.stderr)
+    return False
 
 
 def _start_in_process(stack: ExitStack, data_dir: Path | None) -> tuple[str, Path]:
@@ -129,7 +143,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
     print()
     if in_process:
         print(f"The backend ran in this process; its data is in {data_dir}.")
-        print(f"Look at it with: recaudit serve --data-dir {data_dir}  (in a checkout: make serve)")
+        print(f"Look at it with: recaudit serve --data-dir {data_dir}")
         url = "http://127.0.0.1:8080"
     if example:
         print(f"  curl {url}/calls/{example}")

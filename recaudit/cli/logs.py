@@ -18,6 +18,8 @@ from recaudit.settings import LogSettings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+# Clients that log every request at info: only their warnings, unless debugging.
+CHATTY_LOGGERS = ("httpx", "httpcore", "kafka")
 # The attributes every record has; anything else was passed as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", "color_message"}
@@ -60,6 +62,9 @@ def configure_logging(settings: LogSettings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.NOTSET if settings.level == "debug" else logging.WARNING)
     for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers.clear()
