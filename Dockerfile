@@ -7,5 +7,8 @@ COPY consumers consumers
 COPY projections projections
 COPY schemas schemas
 RUN pip install --no-cache-dir .
+# Listening on every interface needs access tokens: mount a tokens file at /config/tokens
+# (`recaudit token --add-to /config/tokens ...` makes one; see docker-compose.yml).
+ENV RECAUDIT_DATA_DIR=/data RECAUDIT_TOKENS_FILE=/config/tokens
 EXPOSE 8080
-CMD ["recaudit", "serve", "--host", "0.0.0.0"]
+CMD ["recaudit", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -22,7 +22,7 @@ from consumers.framework import EventFeed
 from projections import engine, schema
 from projections.consumer import DEFAULT_NAME, Progress, ProjectionConsumer
 from projections.reader import ClickHouseTimelineReader
-from projections.rebuild import ProgressCallback, Rebuilder, RebuildReport, describe, every
+from projections.rebuild import ProgressCallback, Rebuilder, RebuildReport, log_report, logged
 from projections.tables import Tables
 from recaudit.core.readmodel import ProjectionUnavailable, RebuildInProgress, StoredLog
 
@@ -99,10 +99,11 @@ class Projections:
         finally:
             self._rebuilding.release()
 
-    def rebuild_logged(self, feed: EventFeed) -> dict[str, Any]:
-        """A rebuild for the admin endpoint: progress goes to the log, the report is returned."""
-        report = self.rebuild(feed, every(2.0, lambda p: log.info("rebuild: %s", describe(p))))
-        log.info("rebuild: done, %s", report.to_json())
+    def rebuild_logged(self, feed: EventFeed, head: int | None = None) -> dict[str, Any]:
+        """A rebuild for the admin endpoint: progress (towards `head`, the feed's last
+        position, if known) goes to the log, the report is returned."""
+        report = self.rebuild(feed, logged(log, head))
+        log_report(log, report)
         return report.to_json()
 
     def close(self) -> None:

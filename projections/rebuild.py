@@ -11,6 +11,7 @@ process notices the swap (its generation changed) and resubscribes.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -68,12 +69,51 @@ def every(seconds: float, show: Callable[[RebuildProgress], None]) -> ProgressCa
     return callback
 
 
-def describe(progress: RebuildProgress, head: int | None = None) -> str:
+def progress_fields(progress: RebuildProgress, head: int | None = None) -> dict[str, Any]:
+    """What a progress report says, as fields of a log record: events applied, position
+    reached, rate, and, when the head the replay runs to is known, percent done and eta."""
     rate = progress.events / progress.seconds if progress.seconds > 0 else 0.0
+    fields: dict[str, Any] = {"events": progress.events, "position": progress.position,
+                              "events_per_second": round(rate)}
+    if head:
+        fields["head"] = head
+        fields["percent"] = round(min(100.0, 100.0 * progress.position / head), 1)
+        fields["eta_seconds"] = eta_seconds(progress, head)
+    return fields
+
+
+def eta_seconds(progress: RebuildProgress, head: int) -> float | None:
+    """Seconds left at the pace so far (positions per second), None before any pace."""
+    if progress.position <= 0 or progress.seconds <= 0:
+        return None
+    left = max(0, head - progress.position)
+    return round(left * progress.seconds / progress.position, 1)
+
+
+def describe(progress: RebuildProgress, head: int | None = None) -> str:
+    fields = progress_fields(progress, head)
     where = f"position {progress.position}"
     if head:
-        where += f" of {head} ({min(100.0, 100.0 * progress.position / head):.0f}%)"
-    return f"replayed {progress.events} events, {where}, {rate:,.0f} events/s"
+        eta = fields["eta_seconds"]
+        where += f" of {head} ({fields['percent']:.0f}%)"
+    text = f"replayed {progress.events} events, {where}, {fields['events_per_second']:,} events/s"
+    if head and eta is not None:
+        text += f", eta {eta:.0f} s"
+    return text
+
+
+def logged(logger: logging.Logger, head: int | None = None,
+           seconds: float = 2.0) -> ProgressCallback:
+    """A progress callback that logs a report (text and fields) at most once per `seconds`."""
+    return every(seconds, lambda p: logger.info("rebuild: %s", describe(p, head),
+                                                extra=progress_fields(p, head)))
+
+
+def log_report(logger: logging.Logger, report: RebuildReport) -> None:
+    fields = report.to_json()
+    logger.info("rebuild: done, %s events up to position %s in %s s (%s events/s)",
+                fields["events"], fields["position"], fields["seconds"],
+                fields["events_per_second"], extra=fields)
 
 
 class Rebuilder:

@@ -23,6 +23,8 @@
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
 | RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |
+| RECAUDIT_LOG_LEVEL | debug, info, warning, error or critical | info |
+| RECAUDIT_LOG_FORMAT | text, or json (one JSON object per line) | text |
 
 The embedded ClickHouse default is chdb://DATA_DIR/clickhouse (the engine in this process).
 """
@@ -32,7 +34,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,35 @@ from urllib.parse import unquote, urlsplit
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the process must not start."""
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How the process logs; read on its own too, since every command logs (even those
+    that need no other setting)."""
+
+    level: str = "info"
+    format: str = "text"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LogSettings:
+        env = os.environ if environ is None else environ
+        settings = cls(level=(env.get("RECAUDIT_LOG_LEVEL") or "info").strip().lower(),
+                       format=(env.get("RECAUDIT_LOG_FORMAT") or "text").strip().lower())
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.level not in LOG_LEVELS:
+            raise SettingsError(f"RECAUDIT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} "
+                                f"(got {self.level!r})")
+        if self.format not in LOG_FORMATS:
+            raise SettingsError(f"RECAUDIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} "
+                                f"(got {self.format!r})")
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,7 @@ class Settings:
     tokens: str | None = None
     max_body_bytes: int = 16 << 10
     fault_pause_ms: int = 0
+    log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -92,6 +124,7 @@ class Settings:
             tokens=env.get("RECAUDIT_TOKENS") or None,
             max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
             fault_pause_ms=_int(env, "RECAUDIT_FAULT_PAUSE_MS", 0),
+            log=LogSettings.from_env(env),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -118,6 +151,7 @@ class Settings:
             raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:
             raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")
+        self.log.validate()
 
     def clickhouse_url(self) -> str:
         """The ClickHouse DSN: the configured one, else the embedded engine under data_dir."""

@@ -116,7 +116,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     app = create_app(service, timelines=projections.reader)
     install_audio_routes(app, segments)
     app.include_router(admin_router(
-        lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH))))
+        lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
+                                           head=store.head())))
     install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,

@@ -12,7 +12,9 @@ from projections.errors import ProjectionError
 from recaudit.cli import integrity as integrity_cli
 from recaudit.cli import remote
 from recaudit.cli import token as auth_cli
-from recaudit.settings import Settings, SettingsError
+from recaudit.cli.exits import ExitCode
+from recaudit.cli.logs import configure_logging
+from recaudit.settings import LogSettings, Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data-dir", type=Path, help="where the in-process backend keeps data")
     demo.add_argument("--calls", type=int, default=40, help="how many calls to drive")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--yes", action="store_true",
+                      help="with --url: go ahead without asking (the calls stay in its store)")
     remote.add_token_option(demo)
 
     relay = sub.add_parser("relay", help="publish the event store to Kafka (until SIGTERM)")
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        configure_logging(LogSettings.from_env())
         if args.command == "serve":
             return _serve(args)
         if args.command == "demo":
@@ -81,20 +86,25 @@ def main(argv: list[str] | None = None) -> int:
             return auth_cli.run(args)
     except SettingsError as exc:
         print(f"recaudit: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     except ProjectionError as exc:
         print(f"recaudit: {exc}", file=sys.stderr)
-        return 3
+        return ExitCode.PROJECTION
     parser.error(f"unknown command {args.command}")
-    return 2
+    return ExitCode.USAGE
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from recaudit.access import load_tokens
     from recaudit.bootstrap import build
-    from recaudit.http.server import is_loopback
+    from recaudit.http.server import (
+        ServerError,
+        bound_port,
+        http_url,
+        is_loopback,
+        listen,
+        serve_forever,
+    )
 
     settings = Settings.from_env(data_dir=args.data_dir)
     tokens = load_tokens(settings)
@@ -103,23 +113,29 @@ def _serve(args: argparse.Namespace) -> int:
               "so anyone who reaches the port could set policies and drive calls. Configure "
               "tokens (RECAUDIT_TOKENS_FILE or RECAUDIT_TOKENS; `recaudit token` makes one) "
               "or listen on a loopback address such as 127.0.0.1", file=sys.stderr)
-        return 2
-    backend = build(settings)
-    where = (settings.postgres_url and "PostgreSQL") or f"{settings.data_dir}/events.sqlite"
-    access = f"on, {len(tokens)} tokens" if tokens.enabled else "off (loopback only)"
-    print(f"recaudit: event store {where}; access control {access}; "
-          f"listening on http://{args.host}:{args.port}")
-    backend.start()
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then raises the signal again
-    # under the handlers it found; these make that second raise harmless, so the
-    # consumers, the relay and the sealer are stopped in order below.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+        return ExitCode.USAGE
     try:
-        uvicorn.run(backend.app, host=args.host, port=args.port, log_level="info")
-    finally:
-        backend.close()
-    return 0
+        sock = listen(args.host, args.port)  # before anything is opened
+    except ServerError as exc:
+        print(f"recaudit: {exc}", file=sys.stderr)
+        return ExitCode.CANNOT_LISTEN
+    with sock:
+        backend = build(settings)
+        where = (settings.postgres_url and "PostgreSQL") or f"{settings.data_dir}/events.sqlite"
+        access = f"on, {len(tokens)} tokens" if tokens.enabled else "off (loopback only)"
+        print(f"recaudit: event store {where}; access control {access}; "
+              f"listening on {http_url(args.host, bound_port(sock))}", flush=True)
+        backend.start()
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT and then raises the signal again
+        # under the handlers it found; these make that second raise harmless, so the
+        # consumers, the relay and the sealer are stopped in order below.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        try:
+            serve_forever(backend.app, sock)
+        finally:
+            backend.close()
+    return ExitCode.OK
 
 
 def _until_signalled() -> threading.Event:
@@ -145,7 +161,7 @@ def _relay(args: argparse.Namespace) -> int:
     stop.wait()
     backend.close()
     print(f"recaudit relay: stopped at position {backend.relay.position()}", flush=True)
-    return 0
+    return ExitCode.OK
 
 
 def _consume(args: argparse.Namespace) -> int:
@@ -157,18 +173,18 @@ def _consume(args: argparse.Namespace) -> int:
         print(f"recaudit: the {args.name} consumer runs inside `recaudit serve` (it needs the "
               "API's process); it cannot run on its own", file=sys.stderr)
         backend.close()
-        return 2
+        return ExitCode.USAGE
     try:
         backend.pipeline.consumer(args.name)
     except KeyError as exc:
         print(f"recaudit: {exc.args[0]}", file=sys.stderr)
         backend.close()
-        return 2
+        return ExitCode.USAGE
     stop = _until_signalled()
     backend.pipeline.start(only=[args.name])
     feed = "Kafka" if settings.kafka_bootstrap else "the local event log"
     print(f"recaudit consume: {args.name} reading {feed}", flush=True)
     stop.wait()
     backend.close()
-    return 0
+    return ExitCode.OK
 

@@ -18,6 +18,7 @@ import httpx
 
 from domain.clock import iso_millis
 from domain.rules import Mode
+from recaudit.cli.exits import ExitCode
 from recaudit.cli.remote import auth_headers
 from recaudit.http.routes import command_path
 from recaudit.workloads import CallScript, call_script
@@ -26,6 +27,8 @@ ORGS = {mode: f"org-{mode.value.replace('_', '-')}" for mode in Mode}
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.url is not None and not _may_write_to(args.url, args.calls, args.yes):
+        return ExitCode.USAGE
     with ExitStack() as stack:
         url = args.url
         data_dir = args.data_dir
@@ -35,7 +38,19 @@ def run_demo(args: argparse.Namespace) -> int:
                                                   headers=auth_headers(args)))
         report = drive(client, calls=args.calls, seed=args.seed)
         print_report(report, url, data_dir, in_process=args.url is None)
-    return 0
+    return ExitCode.OK
+
+
+def _may_write_to(url: str, calls: int, yes: bool) -> bool:
+    """Warn that the demo writes to a real server's store; on a terminal, only go on with
+    --yes (a script or a pipe is taken to know what it does)."""
+    print(f"recaudit demo: this sets the policies of {', '.join(ORGS.values())} and stores "
+          f"{calls} calls in the server at {url}; they stay in its event store for good "
+          "(events are never deleted).", file=sys.stderr)
+    if yes or not sys.stdin.isatty():
+        return True
+    print("recaudit demo: run again with --yes to go ahead (nothing was sent)", file=sys.stderr)
+    return False
 
 
 def _start_in_process(stack: ExitStack, data_dir: Path | None) -> tuple[str, Path]:
@@ -128,7 +143,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
     print()
     if in_process:
         print(f"The backend ran in this process; its data is in {data_dir}.")
-        print(f"Look at it with: recaudit serve --data-dir {data_dir}  (in a checkout: make serve)")
+        print(f"Look at it with: recaudit serve --data-dir {data_dir}")
         url = "http://127.0.0.1:8080"
     if example:
         print(f"  curl {url}/calls/{example}")
@@ -148,7 +163,7 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
     if not re.fullmatch(ID_PATTERN, call_id):
         print(f"recaudit: {call_id!r} is not a call id (1-128 of A-Z a-z 0-9 . _ : @ -)",
               file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     params = {} if min_position is None else {"min_position": min_position}
     target = f"{url.rstrip('/')}/calls/{quote(call_id, safe='')}/timeline"
     try:
@@ -156,19 +171,19 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
     except httpx.HTTPError as exc:
         print(f"recaudit: cannot reach {url}: {exc} (is `recaudit serve` running?)",
               file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         body = response.json()
     except ValueError:
         print(f"recaudit: {url} answered {response.status_code} with something that is not "
               f"JSON: {response.text[:200]!r}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     if response.status_code != 200:
         error = body.get("error") or {} if isinstance(body, dict) else {}
         message = error.get("message") or (body.get("detail") if isinstance(body, dict) else body)
         print(f"recaudit: {response.status_code} {error.get('code', 'error')}: {message}",
               file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     print(f"call {body['call_id']}  org {body['org_id']}  agent {body['agent_id']}  "
           f"mode {body['mode']}")
     print(f"{'#':>3}  {'state':<10}{'start':<26}{'end':<26}{'ms':>9}  rec  "
@@ -182,4 +197,4 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
           f"off {totals['off_ms']} ms")
     for r in body["rejected"]:
         print(f"refused: {r['command']} at {r['at']} by {r['by']}: {r['code']}")
-    return 0
+    return ExitCode.OK

@@ -14,8 +14,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from recaudit.cli.exits import ExitCode
+
 COMMANDS = ("verify", "seal")
-CLEAN, FOUND, CANNOT_RUN = 0, 1, 2
+CLEAN, FOUND, CANNOT_RUN = ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE
 
 
 def add_commands(sub: Any) -> None:

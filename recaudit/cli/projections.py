@@ -8,6 +8,7 @@ how to go through the server instead (`--url`, i.e. POST /admin/projections/rebu
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -15,10 +16,14 @@ import httpx
 
 from projections.errors import EngineLocked, ProjectionError
 from projections.facade import Projections
-from projections.rebuild import RebuildProgress, describe, every
+from projections.rebuild import log_report
+from recaudit.cli.exits import ExitCode
+from recaudit.cli.progress import rebuild_progress
 from recaudit.cli.remote import auth_headers
 from recaudit.core.readmodel import ReadModelError
 from recaudit.settings import Settings
+
+log = logging.getLogger("recaudit.rebuild")
 
 SERVER_HINT = (
     "  Stop the server first, or ask it to rebuild in-process:\n"
@@ -34,16 +39,16 @@ def rebuild_projections(args: argparse.Namespace) -> int:
     events_file = settings.data_dir / "events.sqlite"
     if settings.postgres_url is None and not events_file.exists():
         _say(f"no event store at {events_file}; nothing to rebuild (is --data-dir right?)")
-        return 2
+        return ExitCode.USAGE
     projections = Projections(settings.clickhouse_url(), settings.clickhouse_database)
     try:
         projections.write_client()
     except EngineLocked as exc:
         _say(f"{exc}.\n{SERVER_HINT}")
-        return 3
+        return ExitCode.PROJECTION
     except ProjectionError as exc:
         _say(f"cannot open ClickHouse: {exc}")
-        return 2
+        return ExitCode.USAGE
     try:
         return _rebuild_here(settings, projections)
     finally:
@@ -59,18 +64,20 @@ def _rebuild_here(settings: Settings, projections: Projections) -> int:
         head = store.head()
         print(f"recaudit: rebuilding the projections in {projections.describe()} "
               f"from the event store (head position {head})", flush=True)
-
-        def show(progress: RebuildProgress) -> None:
-            print(f"  {describe(progress, head)}", file=sys.stderr, flush=True)
-
-        report = projections.rebuild(LocalFeed(store, batch_size=REBUILD_BATCH), every(1.0, show))
+        progress, bar = rebuild_progress(sys.stderr, head, log)
+        try:
+            report = projections.rebuild(LocalFeed(store, batch_size=REBUILD_BATCH), progress)
+        finally:
+            if bar is not None:
+                bar.finish()
+        log_report(log, report)
     except ReadModelError as exc:
         _say(str(exc))
-        return 1
+        return ExitCode.FAILED
     finally:
         store.close()
     _print_report(report.to_json())
-    return 0
+    return ExitCode.OK
 
 
 def _through_server(url: str, headers: dict[str, str]) -> int:
@@ -81,15 +88,15 @@ def _through_server(url: str, headers: dict[str, str]) -> int:
                               headers=headers, timeout=httpx.Timeout(10.0, read=None))
     except httpx.HTTPError as exc:
         _say(f"cannot reach {url}: {exc}")
-        return 2
+        return ExitCode.USAGE
     body = _json(response)
     if response.status_code != 200:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         _say(f"{response.status_code} {error.get('code', 'error')}: "
              f"{error.get('message', response.text[:200])}")
-        return 1
+        return ExitCode.FAILED
     _print_report(body)
-    return 0
+    return ExitCode.OK
 
 
 def _print_report(report: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -25,9 +26,41 @@ def is_loopback(host: str) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    with listen(host, 0) as sock:
+        return bound_port(sock)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), port 0 for any free one; ServerError if it cannot be
+    bound (the port is in use, the address is not this machine's)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ServerError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def bound_port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
+
+
+def http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve_forever(app: FastAPI, sock: socket.socket) -> None:
+    """uvicorn on `sock` in the foreground, until SIGTERM or SIGINT. Its loggers are left
+    to the process's logging configuration (log_config=None)."""
+    uvicorn.Server(uvicorn.Config(app, log_config=None)).run(sockets=[sock])
 
 
 class BackgroundServer:
@@ -35,14 +68,16 @@ class BackgroundServer:
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning")
+        self._socket = listen(host, port)
+        self.port = bound_port(self._socket)
+        config = uvicorn.Config(app, log_config=None, log_level="warning")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, args=([self._socket],),
+                                        name="http", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return http_url(self.host, self.port)
 
     def __enter__(self) -> BackgroundServer:
         self._thread.start()
@@ -56,3 +91,4 @@ class BackgroundServer:
     def __exit__(self, *_exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self._socket.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -44,8 +45,9 @@ def test_seal_then_verify_then_tamper(backend: Backend, settings: Settings,
     tamper.close()
     found = recaudit(settings, "verify")
     assert found.returncode == 1
-    assert found.stdout.splitlines()[0].startswith(
-        f"edited: position {row.position} stream {row.stream} version {row.version}: ")
+    assert re.match(rf"edited: position {row.position} stream {row.stream} "
+                    rf"\((call|policy of org) [^)]+\) version {row.version}: ",
+                    found.stdout.splitlines()[0]), found.stdout
     as_json = recaudit(settings, "verify", "--json", "--export-head", str(tmp_path / "new"))
     assert as_json.returncode == 1 and not (tmp_path / "new").exists()
     report = json.loads(as_json.stdout)

@@ -1,9 +1,12 @@
-"""`recaudit serve` refuses to listen beyond loopback without tokens, and says why."""
+"""`recaudit serve` refuses to listen beyond loopback without tokens, and says why; it
+prints the port it listens on and exits 4 when it cannot listen."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from recaudit.access.tokens import Principal, Role, entry_line, new_token
+from recaudit.cli.exits import ExitCode
 from recaudit.http.server import free_port
 
 REFUSAL_SECONDS = 30  # a bound for the test, not a timing assertion
@@ -23,7 +27,7 @@ def serve(data_dir: Path, host: str, env: dict[str, str],
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
     return subprocess.Popen(
         [sys.executable, "-m", "recaudit.cli", "serve", "--host", host,
-         "--port", str(port or free_port()), "--data-dir", str(data_dir)],
+         "--port", str(free_port() if port is None else port), "--data-dir", str(data_dir)],
         env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -77,3 +81,32 @@ def wait_for_health(base: str, process: subprocess.Popen[str], timeout: float = 
             pass
         time.sleep(0.1)
     raise AssertionError(f"the server did not answer /health within {timeout}s")
+
+
+def test_port_zero_listens_on_a_free_port_and_prints_it(tmp_path: Path) -> None:
+    process = serve(tmp_path / "data", "127.0.0.1", {}, port=0)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
+        assert found, line
+        port = int(found.group(1))
+        assert port != 0
+        wait_for_health(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert process.returncode == ExitCode.OK
+
+
+def test_a_port_in_use_exits_with_its_own_code_and_opens_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = serve(data_dir, "127.0.0.1", {}, port=port)
+        out, err = process.communicate(timeout=REFUSAL_SECONDS)
+    assert process.returncode == ExitCode.CANNOT_LISTEN == 4, (out, err)
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in err
+    assert not data_dir.exists(), "nothing may be opened when the port cannot be bound"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recaudit.cli import main
-from recaudit.settings import Settings, SettingsError, postgres_env
+from recaudit.settings import LogSettings, Settings, SettingsError, postgres_env
 
 
 def test_defaults_from_an_empty_environment() -> None:
@@ -138,3 +138,25 @@ def test_serve_with_a_bad_setting_exits_2_and_creates_nothing(
     assert main(["serve", "--port", "1", "--data-dir", str(data)]) == 2
     assert next(iter(env)) in capsys.readouterr().err
     assert not data.exists()
+
+
+def test_log_settings_default_to_info_text_and_read_their_variables() -> None:
+    assert Settings.from_env({}).log == LogSettings("info", "text")
+    read = LogSettings.from_env({"RECAUDIT_LOG_LEVEL": "DEBUG", "RECAUDIT_LOG_FORMAT": "json"})
+    assert read == LogSettings("debug", "json")
+    assert Settings.from_env({"RECAUDIT_LOG_LEVEL": "warning"}).log.level == "warning"
+
+
+@pytest.mark.parametrize(("name", "value"), [("RECAUDIT_LOG_LEVEL", "loud"),
+                                             ("RECAUDIT_LOG_FORMAT", "xml")])
+def test_a_bad_log_setting_is_refused_by_every_command_with_exit_2(
+        name: str, value: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SettingsError, match=f"{name} must be one of .* \\(got '{value}'\\)"):
+        LogSettings.from_env({name: value})
+    monkeypatch.setenv(name, value)
+    # `token` needs no other setting, and still refuses: logging is configured first.
+    assert main(["token", "--role", "admin", "--org", "*", "--name", "root"]) == 2
+    captured = capsys.readouterr()
+    assert f"recaudit: configuration error: {name} must be one of" in captured.err
+    assert captured.out == "", "nothing runs with a bad log setting"

@@ -83,6 +83,17 @@ class ChainDatabase:
                f"FROM {self.events_table} WHERE {pos} > ? ORDER BY {pos} LIMIT ?")
         return [raw_event(*row) for row in self.rows(sql, (after, limit))]
 
+    def stream_states(self, stream: str, limit: int) -> list[bytes]:
+        """The stored states of the first `limit` events of `stream` (32 hex digits)."""
+        sql = (f"SELECT state FROM {self.events_table} WHERE originator_id = ? "
+               "ORDER BY originator_version LIMIT ?")
+        return [bytes(row[0]) for row in self.rows(sql, (self.stream_param(stream), limit))
+                if row[0] is not None]
+
+    def stream_param(self, stream: str) -> Any:
+        """`stream` as the events table's originator_id column takes it."""
+        return stream
+
     def links(self, after: int, limit: int) -> list[Link]:
         sql = (f"SELECT {LINK_COLUMNS} FROM {LINKS} WHERE position > ? "
                "ORDER BY position LIMIT ?")

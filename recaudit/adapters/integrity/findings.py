@@ -29,13 +29,23 @@ class Finding:
     stream: str | None = None
     version: int | None = None
     recording: str | None = None
+    call_id: str | None = None  # the call of the stream, when it is a call's
+    org_id: str | None = None  # the organisation, when the stream is its policy
+
+    def subject(self) -> str | None:
+        if self.call_id is not None:
+            return f"call {self.call_id}"
+        if self.org_id is not None:
+            return f"policy of org {self.org_id}"
+        return None
 
     def line(self) -> str:
         where = []
         if self.position is not None:
             where.append(f"position {self.position}")
         if self.stream is not None:
-            where.append(f"stream {self.stream}")
+            subject = self.subject()
+            where.append(f"stream {self.stream}" + (f" ({subject})" if subject else ""))
         if self.version is not None:
             where.append(f"version {self.version}")
         if self.recording is not None:
@@ -45,4 +55,5 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "position": self.position, "stream": self.stream,
-                "version": self.version, "recording": self.recording, "detail": self.detail}
+                "call_id": self.call_id, "org_id": self.org_id, "version": self.version,
+                "recording": self.recording, "detail": self.detail}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -45,6 +46,9 @@ class PostgresChainDatabase(ChainDatabase):
                 return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             raise DatabaseUnreachable(f"PostgreSQL: {exc}") from exc
+
+    def stream_param(self, stream: str) -> Any:
+        return UUID(stream)
 
     def execute_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         try:

@@ -15,6 +15,7 @@ from recaudit.adapters.integrity.database import ChainDatabase, paged
 from recaudit.adapters.integrity.eventcheck import EventCheck
 from recaudit.adapters.integrity.findings import Finding, Kind
 from recaudit.adapters.integrity.head import ChainHead, check_head, current_head
+from recaudit.adapters.integrity.names import name_streams
 from recaudit.adapters.integrity.recordings import RecordingFiles
 
 PAGE = 5000
@@ -62,6 +63,7 @@ def verify(db: ChainDatabase, files: RecordingFiles | None,
         report.findings += audio
         if exported is not None:
             report.findings += check_head(exported, db, seals)
+        report.findings = name_streams(db, report.findings)
     report.findings.sort(key=_order)
     return report
 

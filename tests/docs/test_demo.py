@@ -1,0 +1,85 @@
+"""`recaudit demo`: its closing hint is a command that serves the data it wrote; with
+`--url` it warns that it writes into that server's store for good, and on a terminal it
+does nothing without `--yes`."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from recaudit.bootstrap import Backend
+from recaudit.cli.exits import ExitCode
+from recaudit.http.server import BackgroundServer, free_port
+from tests.security.test_serve import wait_for_health
+
+DEMO = [sys.executable, "-m", "recaudit.cli", "demo", "--calls", "4"]
+
+
+def env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
+
+
+def test_the_hint_serves_the_data_the_demo_wrote(tmp_path: Path) -> None:
+    demo = subprocess.run(DEMO, env={**env(), "TMPDIR": str(tmp_path)}, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert demo.returncode == 0, demo.stderr
+    hint = re.search(r"^Look at it with: (recaudit serve --data-dir (\S+))$", demo.stdout,
+                     re.MULTILINE)
+    assert hint, demo.stdout
+    assert "make serve" not in demo.stdout, "make serve serves ./recaudit-data, not this"
+    assert Path(hint.group(2)).parent == tmp_path  # where the demo wrote
+    call = re.search(r"curl http://127\.0\.0\.1:8080/calls/(\S+)$", demo.stdout, re.MULTILINE)
+    assert call, demo.stdout
+
+    port = free_port()
+    command = [*hint.group(1).split()[1:], "--port", str(port)]
+    server = subprocess.Popen([sys.executable, "-m", "recaudit.cli", *command], env=env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", server)  # type: ignore[arg-type]
+        answer = httpx.get(f"http://127.0.0.1:{port}/calls/{call.group(1)}", timeout=30)
+        assert answer.status_code == 200, answer.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_demo_url_on_a_terminal_needs_yes_and_always_warns(sqlite_backend: Backend) -> None:
+    sqlite_backend.start()  # as `recaudit serve` does
+    with BackgroundServer(sqlite_backend.app) as server:
+        head = sqlite_backend.store.head()
+        refused = on_a_terminal([*DEMO, "--url", server.url])
+        assert refused.returncode == ExitCode.USAGE
+        assert "stay in its event store for good" in refused.stderr
+        assert "run again with --yes" in refused.stderr and "nothing was sent" in refused.stderr
+        assert sqlite_backend.store.head() == head, "nothing was stored"
+
+        piped = subprocess.run([*DEMO, "--url", server.url], env=env(), capture_output=True,
+                               text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert piped.returncode == 0, piped.stderr
+        assert "stay in its event store for good" in piped.stderr
+        assert sqlite_backend.store.head() > head
+        head = sqlite_backend.store.head()
+
+        agreed = on_a_terminal([*DEMO, "--url", server.url, "--yes"])
+        assert agreed.returncode == 0, agreed.stderr
+        assert "stay in its event store for good" in agreed.stderr
+        assert sqlite_backend.store.head() > head
+
+
+def on_a_terminal(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `args` with a pseudo-terminal as stdin."""
+    primary, secondary = pty.openpty()
+    try:
+        return subprocess.run(args, env=env(), stdin=secondary, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        os.close(secondary)
+        os.close(primary)
