@@ -32,6 +32,10 @@ When audio is decided
   is refused 409 `audio_overlap`, unless it is an exact repeat (same first
   sample, same bytes) of a chunk held, or decided within the last 2 s: that is
   answered 202 and changes nothing.
+- A chunk starting before its call started is refused 409 `audio_before_call`
+  (the call's start comes from the event store while the consumer has not
+  applied the CallStarted yet): no state could ever keep it, and nothing
+  accepted is ever dropped unseen.
 - A recording is finished (WAV and manifest written, parts removed) once its
   audio is decided up to its stop; a call is done once decided up to its end,
   after which its audio is refused 409 `call_ended`. Samples of a recording

@@ -64,5 +64,9 @@ class FutureAudio(AudioRefused):
     """The chunk is dated later than the server clock allows."""
 
 
+class AudioBeforeCall(AudioRefused):
+    """The chunk starts before its call started: no state could ever keep it."""
+
+
 class UnknownRecording(AudioRefused):
     """The call has no recording of that number."""

@@ -4,7 +4,7 @@
 anything is held: the content type (415), `at` and `rate` (422), the body
 (413 if larger than a call may hold, 422 if empty or of an odd length), then the
 call (404 `unknown_call`, 409 `call_ended`, 409 `rate_mismatch`, 409
-`future_timestamp`, 409 `audio_overlap`) and the memory bounds (429
+`future_timestamp`, 409 `audio_before_call`, 409 `audio_overlap`) and the memory bounds (429
 `audio_backlog_full`). Only then is the chunk held; it is answered 202.
 """
 

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from consumers.segments.errors import (
+    AudioBeforeCall,
     AudioOverlap,
     AudioRefused,
     BacklogFull,
@@ -85,6 +86,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     ChunkTooLarge: Answer(413, "chunk_too_large"),
     BacklogFull: Answer(429, "audio_backlog_full", {"Retry-After": "1"}),
     AudioOverlap: Answer(409, "audio_overlap"),
+    AudioBeforeCall: Answer(409, "audio_before_call"),
     RateMismatch: Answer(409, "rate_mismatch"),
     CallAudioEnded: Answer(409, "call_ended"),
     FutureAudio: Answer(409, "future_timestamp"),

@@ -150,6 +150,20 @@ def test_audio_from_the_future_is_refused(api: Api) -> None:
     assert api.state() == before
 
 
+def test_audio_before_its_call_started_is_refused_and_never_held(api: Api) -> None:
+    """Before the consumer has seen the call, and after: refused, naming the call's start."""
+    for when in ("before the consumer saw the call", "after"):
+        before = api.state()
+        for start_ms in (-60_000, -22 * 3_600_000, -10):  # -10: runs into the call's start
+            response = api.post("c1", start_ms, 160, body=bytes(320))
+            assert error(response) == (409, "audio_before_call"), (when, response.text)
+            assert "2026-03-01T09:00:00.000Z" in response.json()["error"]["message"]
+        assert api.state() == before
+        api.apply()
+        api.desk.sweep()  # an hour on: decided up to the call's start
+    assert api.post("c1", 0, 160).status_code == 202  # from its start on, audio is taken
+
+
 def test_the_backlog_is_bounded_per_call_and_overall(api: Api) -> None:
     assert api.post("c1", 0, 1600).status_code == 202  # the whole per-call allowance
     before = api.state()
