@@ -39,7 +39,9 @@ When audio is decided
 - A recording is finished (WAV and manifest written, parts removed) once its
   audio is decided up to its stop; a call is done once decided up to its end,
   after which its audio is refused 409 `call_ended`. Samples of a recording
-  interval that never arrived are silence (counted as `missing_samples`).
+  interval that never arrived are silence (counted as `missing_samples`; the
+  manifest's `audio` is `complete`, `partial` or `none`), also when the call
+  never sent any audio (then at the default rate, 8000 Hz).
 
 Memory bounds (RECAUDIT_AUDIO_HELD_CALL_BYTES, RECAUDIT_AUDIO_HELD_TOTAL_BYTES)
 - Undecided audio is held in memory only, never on disk. A chunk that would

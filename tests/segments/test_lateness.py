@@ -144,9 +144,11 @@ def test_a_recording_without_audio_is_finished_after_the_bound(late_rig: Rig) ->
     [manifest] = library.recordings(rig.desk, "c1")
     assert manifest["state"] == "closed"
     assert manifest["duration_ms"] == 500 and manifest["segments"][0]["duration_ms"] == 500
-    assert (manifest["rate"], manifest["samples"], manifest["bytes"]) == (None, 0, 0)
+    # The call never sent audio: all of it is missing, silence at the default rate.
+    assert (manifest["audio"], manifest["rate"], manifest["samples"], manifest["bytes"],
+            manifest["missing_samples"]) == ("none", 8000, 4000, 8000, 4000)
     _, body = library.wav(rig.desk, "c1", 1)
-    assert wav_pcm(b"".join(body), 8000) == b""  # the call never sent audio
+    assert wav_pcm(b"".join(body), 8000) == bytes(8000)
 
 
 def test_a_call_without_audio_never_gets_too_late(late_rig: Rig) -> None:

@@ -122,6 +122,7 @@ def _check_manifest(document: dict, reference: Reference, number: int, wav: byte
     assert [(x["start"], x["end"]) for x in document["segments"]] == _iso(segments)
     assert [(x["start"], x["end"]) for x in document["pauses"]] == _iso(pauses)
     assert document["missing_samples"] == 0
+    assert document["audio"] == "complete"
     recorded = sum(e - s for s, e in segments)
     wall = intervals[-1][2] - intervals[0][1]
     expected = recorded if reference.pause_behavior == "skip" else wall
