@@ -7,7 +7,8 @@ Parts
 - `desk.SegmentDesk`: holds incoming audio in memory until the call's state at
   its time is known, then writes or drops it (`decide`, `writer`).
 - `consumer.SegmentConsumer`: the desk fed by the event feed, with the sweeper.
-- `library`: manifests and WAV files for the HTTP API (`recaudit.http.audio`).
+- `library`: manifests, and closed recordings' WAV files read in byte ranges, for
+  the HTTP API (`recaudit.http.audio`); an open recording has no file yet.
 
 Media time and boundaries (`audio`)
 - A chunk's `at` is the media time of its first sample, on the clock of the

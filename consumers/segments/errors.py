@@ -70,3 +70,15 @@ class AudioBeforeCall(AudioRefused):
 
 class UnknownRecording(AudioRefused):
     """The call has no recording of that number."""
+
+
+class RecordingOpen(AudioRefused):
+    """The recording is still open: its audio is served once it is closed."""
+
+
+class RangeNotSatisfiable(AudioRefused):
+    """The byte range asked for of a recording's file starts beyond its end."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size

@@ -23,7 +23,9 @@ from consumers.segments.errors import (
     ChunkTooLarge,
     FutureAudio,
     InvalidAudio,
+    RangeNotSatisfiable,
     RateMismatch,
+    RecordingOpen,
     StoreFailure,
     UnknownRecording,
     UnsupportedMediaType,
@@ -91,6 +93,8 @@ ANSWERS: dict[type[Exception], Answer] = {
     CallAudioEnded: Answer(409, "call_ended"),
     FutureAudio: Answer(409, "future_timestamp"),
     UnknownRecording: Answer(404, "unknown_recording"),
+    RecordingOpen: Answer(409, "recording_open"),
+    RangeNotSatisfiable: Answer(416, "range_not_satisfiable"),
     StoreFailure: Answer(503, "recordings_unavailable"),
     # Access control, before any route runs.
     Refused: Answer(403, "forbidden"),
@@ -128,6 +132,8 @@ def answer(exc: Exception) -> JSONResponse:
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = (CHALLENGE + ', error="invalid_token"' if exc.invalid
                                        else CHALLENGE)
+    if isinstance(exc, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return error_response(found.status, found.code, str(exc), headers=headers,
                           **_details(exc))
 

@@ -100,9 +100,9 @@ def check_call(rig: Rig, plan: CallPlan) -> int:
     assert [m["recording_no"] for m in manifests] == reference.recording_numbers()
     for document in manifests:
         number = document["recording_no"]
-        size, body = library.wav(rig.desk, plan.call_id, number)
-        wav = b"".join(body)
-        assert size == len(wav)
+        stored = library.wav(rig.desk, plan.call_id, number)
+        wav = b"".join(stored.read())
+        assert stored.size == len(wav)
         pcm = wav_pcm(wav, plan.rate)
         assert pcm == reference.expected_pcm(number), f"{plan.call_id} recording {number}"
         _check_manifest(document, reference, number, wav)
