@@ -165,8 +165,9 @@ def check(desk: SegmentDesk, calls: int) -> float:
         for manifest in library.recordings(desk, f"call-{n}"):
             if manifest["state"] != "closed":
                 raise BenchError(f"call-{n} recording {manifest['recording_no']} is not finished")
-            size, body = library.wav(desk, f"call-{n}", manifest["recording_no"])
-            if size != manifest["bytes"] + 44 or sum(len(b) for b in body) != size:
+            stored = library.wav(desk, f"call-{n}", manifest["recording_no"])
+            size = stored.size
+            if size != manifest["bytes"] + 44 or sum(len(b) for b in stored.read()) != size:
                 raise BenchError(f"call-{n} recording {manifest['recording_no']} has a bad size")
             total_ms += manifest["recorded_ms"]
     if desk.entries() != 0 or desk.held_bytes() != 0:

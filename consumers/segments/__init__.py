@@ -7,7 +7,8 @@ Parts
 - `desk.SegmentDesk`: holds incoming audio in memory until the call's state at
   its time is known, then writes or drops it (`decide`, `writer`).
 - `consumer.SegmentConsumer`: the desk fed by the event feed, with the sweeper.
-- `library`: manifests and WAV files for the HTTP API (`recaudit.http.audio`).
+- `library`: manifests, and closed recordings' WAV files read in byte ranges, for
+  the HTTP API (`recaudit.http.audio`); an open recording has no file yet.
 
 Media time and boundaries (`audio`)
 - A chunk's `at` is the media time of its first sample, on the clock of the
@@ -32,10 +33,16 @@ When audio is decided
   is refused 409 `audio_overlap`, unless it is an exact repeat (same first
   sample, same bytes) of a chunk held, or decided within the last 2 s: that is
   answered 202 and changes nothing.
+- A chunk starting before its call started is refused 409 `audio_before_call`
+  (the call's start comes from the event store while the consumer has not
+  applied the CallStarted yet): no state could ever keep it, and nothing
+  accepted is ever dropped unseen.
 - A recording is finished (WAV and manifest written, parts removed) once its
   audio is decided up to its stop; a call is done once decided up to its end,
   after which its audio is refused 409 `call_ended`. Samples of a recording
-  interval that never arrived are silence (counted as `missing_samples`).
+  interval that never arrived are silence (counted as `missing_samples`; the
+  manifest's `audio` is `complete`, `partial` or `none`), also when the call
+  never sent any audio (then at the default rate, 8000 Hz).
 
 Memory bounds (RECAUDIT_AUDIO_HELD_CALL_BYTES, RECAUDIT_AUDIO_HELD_TOTAL_BYTES)
 - Undecided audio is held in memory only, never on disk. A chunk that would

@@ -74,12 +74,14 @@ class SegmentDesk:
         limits: AudioLimits | None = None,
         clock: Clock = system_clock,
         call_version: Callable[[str], int | None] = lambda _call_id: None,
+        call_started: Callable[[str], datetime | None] = lambda _call_id: None,
         barrier: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.limits = limits or AudioLimits()
         self.clock = clock
         self.call_version = call_version
+        self.call_started = call_started
         self.barrier = barrier
         self._lock = threading.RLock()
         self._entries: dict[str, Entry] = {}
@@ -111,10 +113,20 @@ class SegmentDesk:
         """Hold a chunk until its call's state at its time is known (memory only)."""
         chunk = Chunk.of(at, rate, pcm)
         latest = ms_to_ticks(at_ms(self.clock()) + self.limits.skew_ms)
-        bounds = Bounds(self.limits.held_per_call, self._budget, latest)
         with self._lock:
-            duplicate = admit(self._entry(call_id, must_exist=True), chunk, bounds)
+            entry = self._entry(call_id, must_exist=True)
+            bounds = Bounds(self.limits.held_per_call, self._budget, latest,
+                            earliest=self._start_ticks(entry))
+            duplicate = admit(entry, chunk, bounds)
         return Accepted(call_id, chunk.start, chunk.samples, rate, duplicate)
+
+    def _start_ticks(self, entry: Entry) -> int | None:
+        """When the call started: from its state, or from the event store while the
+        consumer has not applied its CallStarted yet (audio may come first)."""
+        if entry.audio.started is not None:
+            return ms_to_ticks(entry.audio.started)
+        started = self.call_started(entry.audio.call_id)
+        return None if started is None else ms_to_ticks(at_ms(started))
 
     # -- events (the consumer) ------------------------------------------------------
 

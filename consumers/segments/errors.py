@@ -64,5 +64,21 @@ class FutureAudio(AudioRefused):
     """The chunk is dated later than the server clock allows."""
 
 
+class AudioBeforeCall(AudioRefused):
+    """The chunk starts before its call started: no state could ever keep it."""
+
+
 class UnknownRecording(AudioRefused):
     """The call has no recording of that number."""
+
+
+class RecordingOpen(AudioRefused):
+    """The recording is still open: its audio is served once it is closed."""
+
+
+class RangeNotSatisfiable(AudioRefused):
+    """The byte range asked for of a recording's file starts beyond its end."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size

@@ -156,12 +156,14 @@ class FilesystemSegmentStore:
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def stream(self, key: str) -> Iterator[bytes] | None:
+    def stream(self, key: str, start: int = 0, length: int | None = None
+               ) -> Iterator[bytes] | None:
         try:
             handle = self._path(key).open("rb")
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return _pieces(handle)
+        handle.seek(start)
+        return _pieces(handle, length)
 
     def size(self, key: str) -> int | None:
         try:
@@ -188,7 +190,13 @@ class FilesystemSegmentStore:
         return self.root / check_key(key)
 
 
-def _pieces(handle: BinaryIO) -> Iterator[bytes]:
+def _pieces(handle: BinaryIO, length: int | None) -> Iterator[bytes]:
     with handle:
-        while piece := handle.read(READ_PIECE):
+        remaining = length
+        while remaining is None or remaining > 0:
+            piece = handle.read(READ_PIECE if remaining is None else min(READ_PIECE, remaining))
+            if not piece:
+                return
+            if remaining is not None:
+                remaining -= len(piece)
             yield piece

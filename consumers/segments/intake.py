@@ -2,10 +2,11 @@
 
 Checks, in order: the call is not done (409 call_ended), the rate is the
 call's (409 rate_mismatch), the chunk is not from the future (409
-future_timestamp), it is an exact repeat (accepted, changes nothing), it does
+future_timestamp), it does not start before the call did (409
+audio_before_call), it is an exact repeat (accepted, changes nothing), it does
 not overlap decided or held audio (409 audio_overlap), it fits the memory
 bounds (413 chunk_too_large, 429 audio_backlog_full). Nothing is held unless
-every check passes.
+every check passes, so no chunk is ever accepted that no state could keep.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from consumers.segments.audio import (
 )
 from consumers.segments.decide import Entry, ceil_div
 from consumers.segments.errors import (
+    AudioBeforeCall,
     AudioOverlap,
     BacklogFull,
     CallAudioEnded,
@@ -63,6 +65,7 @@ class Bounds:
     per_call: int
     budget: Budget
     latest: int  # the last tick a chunk may reach (server clock plus skew)
+    earliest: int | None = None  # the first tick a chunk may start at (the call's start)
 
 
 def admit(entry: Entry, chunk: Chunk, bounds: Bounds) -> bool:
@@ -74,6 +77,7 @@ def admit(entry: Entry, chunk: Chunk, bounds: Bounds) -> bool:
         raise RateMismatch(f"call {audio.call_id!r} streams at {audio.rate} Hz, "
                            f"not {chunk.rate} Hz")
     _check_future(chunk, bounds.latest)
+    _check_started(chunk, bounds.earliest)
     if entry.digest_of(chunk.first) == (chunk.samples, chunk.digest):
         _hold_again(entry, chunk, bounds)
         return True
@@ -91,6 +95,15 @@ def _check_future(chunk: Chunk, latest: int) -> None:
         raise FutureAudio(
             f"the chunk reaches {iso_millis(ticks_to_datetime(last))}, later than "
             f"the server clock allows ({iso_millis(ticks_to_datetime(latest))})"
+        )
+
+
+def _check_started(chunk: Chunk, earliest: int | None) -> None:
+    if earliest is not None and chunk.first * chunk.per < earliest:
+        raise AudioBeforeCall(
+            f"the chunk starts at {iso_millis(chunk.start)}, before the call started "
+            f"({iso_millis(ticks_to_datetime(earliest))}); audio is kept only from the "
+            f"call's start"
         )
 
 

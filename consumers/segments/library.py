@@ -1,17 +1,18 @@
-"""Reading recordings back: the manifests of a call and a recording as a WAV file."""
+"""Reading recordings back: the manifests of a call, and a closed recording's WAV file."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from consumers.segments import layout
-from consumers.segments.audio import SAMPLE_BYTES, wav_header
-from consumers.segments.callstate import CallAudio, Part, Recording
+from consumers.segments.callstate import CallAudio, Recording
 from consumers.segments.desk import SegmentDesk
-from consumers.segments.errors import StoreFailure, UnknownRecording
-from consumers.segments.render import manifest, pcm, rate_of, sample_ranges
+from consumers.segments.errors import RecordingOpen, StoreFailure, UnknownRecording
+from consumers.segments.port import SegmentStore
+from consumers.segments.render import manifest
 
 
 def recordings(desk: SegmentDesk, call_id: str) -> list[dict[str, Any]]:
@@ -32,46 +33,40 @@ def _manifest(desk: SegmentDesk, audio: CallAudio, recording: Recording) -> dict
     return manifest(audio, recording, sha256=None, data_bytes=None)
 
 
-def wav(desk: SegmentDesk, call_id: str, recording_no: int) -> tuple[int, Iterator[bytes]]:
-    """The recording as a WAV file: its size and its bytes. A recording still open
-    gives the audio decided so far."""
-    for _attempt in range(3):
-        audio = desk.call_audio(call_id)
-        recording = audio.recordings.get(recording_no) if audio else None
-        if audio is None or recording is None:
-            raise UnknownRecording(f"call {call_id!r} has no recording {recording_no}")
-        if recording.finalised:
-            return _stored_wav(desk, audio, recording_no)
-        try:
-            return _open_wav(desk, audio, recording)
-        except LookupError:
-            continue  # finished meanwhile and its parts removed: read the finished file
-    raise StoreFailure(f"recording {recording_no} of call {call_id!r} kept changing; retry")
+@dataclass(frozen=True)
+class WavFile:
+    """A closed recording's WAV file: its size and digest, read in byte ranges."""
+
+    size: int
+    sha256: str
+    store: SegmentStore
+    key: str
+
+    def read(self, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """`length` bytes (all the rest if None) from byte `start`, streamed."""
+        stream = self.store.stream(self.key, start, length)
+        if stream is None:
+            raise StoreFailure(f"the audio file {self.key} is missing")
+        return stream
 
 
-def _stored_wav(desk: SegmentDesk, audio: CallAudio, no: int) -> tuple[int, Iterator[bytes]]:
-    key = layout.wav_key(_org(audio), audio.call_id, no)
-    size, stream = desk.store.size(key), desk.store.stream(key)
-    if size is None or stream is None:
-        raise StoreFailure(f"the audio of recording {no} is missing")
-    return size, stream
-
-
-def _open_wav(
-    desk: SegmentDesk, audio: CallAudio, recording: Recording
-) -> tuple[int, Iterator[bytes]]:
-    ranges = sample_ranges(audio, recording, max(audio.decided or 0, 0))
-    data_bytes = sum(end - first for first, end in ranges) * SAMPLE_BYTES
-
-    def read(part: Part) -> bytes:
-        data = desk.store.get(part.key)
-        if data is None:
-            raise LookupError(part.key)
-        return data
-
-    body = b"".join(pcm(ranges, recording.parts, read))
-    header = wav_header(rate_of(audio), data_bytes)
-    return len(header) + len(body), iter((header, body))
+def wav(desk: SegmentDesk, call_id: str, recording_no: int) -> WavFile:
+    """The recording's WAV file; only a closed recording has one (an open recording's
+    audio is still being decided, so it is refused rather than served in part)."""
+    audio = desk.call_audio(call_id)
+    recording = audio.recordings.get(recording_no) if audio else None
+    if audio is None or recording is None:
+        raise UnknownRecording(f"call {call_id!r} has no recording {recording_no}")
+    if not recording.finalised:
+        raise RecordingOpen(
+            f"recording {recording_no} of call {call_id!r} is still open; its WAV file is "
+            f"served once the recording is closed (its state in the recordings list)")
+    key = layout.wav_key(_org(audio), audio.call_id, recording_no)
+    size = desk.store.size(key)
+    sha256 = _manifest(desk, audio, recording)["sha256"]
+    if size is None or not isinstance(sha256, str):
+        raise StoreFailure(f"the audio of recording {recording_no} is missing")
+    return WavFile(size, sha256, desk.store, key)
 
 
 def _org(audio: CallAudio) -> str:

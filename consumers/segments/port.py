@@ -27,8 +27,10 @@ class SegmentStore(Protocol):
         """The whole object, or None if there is none."""
         ...
 
-    def stream(self, key: str) -> Iterator[bytes] | None:
-        """The object in pieces, or None if there is none."""
+    def stream(self, key: str, start: int = 0, length: int | None = None
+               ) -> Iterator[bytes] | None:
+        """The object in pieces, or None if there is none: `length` bytes (all the rest
+        if None) from byte `start`, fewer if the object ends first."""
         ...
 
     def size(self, key: str) -> int | None: ...

@@ -5,8 +5,10 @@ The audio of recording n is time-aligned, at the call's rate:
 - `silence`: its whole wall span, from its start to its stop (or the call's end),
   with every pause as silence of the same length.
 Samples of a recording interval that never arrived before being decided are
-silence too, and are counted as `missing_samples`. A call that never sent any
-audio has recordings without audio: no samples, `rate` null.
+silence too, and are counted as `missing_samples`; the manifest's `audio` says
+whether all of them arrived (`complete`), some (`partial`) or none (`none`). A
+recording closed before its call sent any audio is all silence at the default
+rate, so its file is as long as its manifest says, like every other one.
 """
 
 from __future__ import annotations
@@ -35,9 +37,7 @@ def rate_of(audio: CallAudio) -> int:
 
 def sample_ranges(audio: CallAudio, recording: Recording, upto: int) -> list[tuple[int, int]]:
     """The sample ranges that make up the audio, as far as `upto` (ticks) is decided."""
-    if audio.rate is None:
-        return []
-    rate = audio.rate
+    rate = rate_of(audio)
     limit = upto // (TICKS_PER_SECOND // rate) if upto < FOREVER else FOREVER
     if audio.pause_behavior == "silence":
         pieces = [(recording.start, recording.end)]
@@ -87,10 +87,11 @@ def covered(first: int, end: int, parts: list[Part]) -> int:
 def manifest(
     audio: CallAudio, recording: Recording, *, sha256: str | None, data_bytes: int | None
 ) -> dict[str, Any]:
-    rate = audio.rate
     closed = recording.finalised
+    rate = rate_of(audio) if closed else audio.rate  # closed: the rate of its WAV file
     segments = [_span_json(s.start, s.end, rate, recording.parts, closed)
                 for s in audio.spans_of(recording.no, RECORDING)]
+    missing = sum(s["missing_samples"] or 0 for s in segments) if closed else None
     pauses = [_span_json(s.start, s.end, rate, [], False)
               for s in audio.spans_of(recording.no, PAUSED)]
     recorded = sum(s["duration_ms"] or 0 for s in segments)
@@ -107,18 +108,27 @@ def manifest(
         "end": _iso(recording.end),
         "closed_by": recording.closed_by,
         "pause_behavior": audio.pause_behavior,
-        "rate": rate,  # null: the call never sent audio
+        "rate": rate,  # null: open, and the call has sent no audio yet
+        "audio": _completeness(segments, missing),
         "segments": segments,
         "pauses": [{k: p[k] for k in ("start", "end", "duration_ms")} for p in pauses],
         "duration_ms": duration,
         "recorded_ms": recorded,
         "paused_ms": paused,
         "samples": data_bytes // SAMPLE_BYTES if data_bytes is not None else None,
-        "missing_samples": (sum(s["missing_samples"] or 0 for s in segments)
-                            if closed and rate else None),
+        "missing_samples": missing,
         "bytes": data_bytes,
         "sha256": sha256,
     }
+
+
+def _completeness(segments: list[dict[str, Any]], missing: int | None) -> str | None:
+    """How much of the recorded time's audio arrived: all, some or none (open: not known)."""
+    if missing is None:
+        return None
+    if missing == 0:
+        return "complete"
+    return "none" if missing == sum(s["samples"] for s in segments) else "partial"
 
 
 def _span_json(

@@ -1,15 +1,18 @@
 """How the segment store is put together with the event store and the command service.
 
 The desk asks the event store for a call's latest version (to know when the
-consumer has caught up with a call) and passes a barrier through the group
-committer (so every command checked before a lateness claim is committed
-before the claimed audio is decided). The command service, in turn, asks the
-desk how far a call's audio is decided, to refuse `too_late` commands.
+consumer has caught up with a call) and for its start (to refuse audio dated
+before it, even before the consumer has applied the CallStarted), and passes a
+barrier through the group committer (so every command checked before a
+lateness claim is committed before the claimed audio is decided). The command
+service, in turn, asks the desk how far a call's audio is decided, to refuse
+`too_late` commands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from consumers.segments import (
     AudioLimits,
@@ -43,6 +46,7 @@ def segment_desk(
         limits=limits,
         clock=clock,
         call_version=latest_version(store),
+        call_started=start_of(store),
         barrier=commit_barrier(committer),
     )
 
@@ -61,6 +65,14 @@ def latest_version(store: EventStore) -> Callable[[str], int | None]:
         return stored[0].originator_version if stored else None
 
     return version
+
+
+def start_of(store: EventStore) -> Callable[[str], datetime | None]:
+    def started(call_id: str) -> datetime | None:
+        call = store.call(call_id, version=1)  # the CallStarted alone
+        return None if call is None else call.started_at
+
+    return started
 
 
 def commit_barrier(committer: GroupCommitter) -> Callable[[], None]:

@@ -4,8 +4,12 @@
 anything is held: the content type (415), `at` and `rate` (422), the body
 (413 if larger than a call may hold, 422 if empty or of an odd length), then the
 call (404 `unknown_call`, 409 `call_ended`, 409 `rate_mismatch`, 409
-`future_timestamp`, 409 `audio_overlap`) and the memory bounds (429
+`future_timestamp`, 409 `audio_before_call`, 409 `audio_overlap`) and the memory bounds (429
 `audio_backlog_full`). Only then is the chunk held; it is answered 202.
+
+`GET` and `HEAD /calls/{call_id}/recordings/{recording_no}.wav` serve a closed
+recording's file (`download`: byte ranges, ETag, file name); an open one is 409
+`recording_open`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import FastAPI, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +28,7 @@ from consumers.segments.desk import SegmentDesk
 from consumers.segments.errors import ChunkTooLarge, InvalidAudio, UnsupportedMediaType
 from domain.clock import iso_millis
 from domain.ids import ID_PATTERN
+from recaudit.http import download
 from recaudit.http.api import in_range
 
 MEDIA_TYPE = "audio/l16"
@@ -54,12 +59,28 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
     def get_recordings(call_id: CallIdPath) -> JSONResponse:
         return JSONResponse(library.recordings(desk, call_id))
 
-    @app.get("/calls/{call_id}/recordings/{recording_no}.wav")
-    def get_wav(call_id: CallIdPath, recording_no: int) -> StreamingResponse:
-        size, body = library.wav(desk, call_id, recording_no)
-        return StreamingResponse(
-            body, media_type="audio/wav", headers={"Content-Length": str(size)}
-        )
+    @app.get(WAV_PATH, response_class=Response, responses=WAV_RESPONSES)
+    def get_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
+        return _wav(request, call_id, recording_no)
+
+    @app.head(WAV_PATH, response_class=Response, responses=WAV_RESPONSES)
+    def head_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
+        return _wav(request, call_id, recording_no)
+
+    def _wav(request: Request, call_id: str, recording_no: int) -> Response:
+        stored = library.wav(desk, call_id, recording_no)
+        return download.serve(request, stored, filename=f"{call_id}-{recording_no}.wav",
+                              media_type="audio/wav")
+
+
+WAV_PATH = "/calls/{call_id}/recordings/{recording_no}.wav"
+WAV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the closed recording as a WAV file",
+          "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+    206: {"description": "the byte range asked for with Range",
+          "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+    304: {"description": "If-None-Match names the file's ETag"},
+}
 
 
 # The route reads its query and body itself (raw PCM); this documents them.

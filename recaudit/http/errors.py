@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from consumers.segments.errors import (
+    AudioBeforeCall,
     AudioOverlap,
     AudioRefused,
     BacklogFull,
@@ -22,7 +23,9 @@ from consumers.segments.errors import (
     ChunkTooLarge,
     FutureAudio,
     InvalidAudio,
+    RangeNotSatisfiable,
     RateMismatch,
+    RecordingOpen,
     StoreFailure,
     UnknownRecording,
     UnsupportedMediaType,
@@ -88,10 +91,13 @@ ANSWERS: dict[type[Exception], Answer] = {
     ChunkTooLarge: Answer(413, "chunk_too_large"),
     BacklogFull: Answer(429, "audio_backlog_full", {"Retry-After": "1"}),
     AudioOverlap: Answer(409, "audio_overlap"),
+    AudioBeforeCall: Answer(409, "audio_before_call"),
     RateMismatch: Answer(409, "rate_mismatch"),
     CallAudioEnded: Answer(409, "call_ended"),
     FutureAudio: Answer(409, "future_timestamp"),
     UnknownRecording: Answer(404, "unknown_recording"),
+    RecordingOpen: Answer(409, "recording_open"),
+    RangeNotSatisfiable: Answer(416, "range_not_satisfiable"),
     StoreFailure: Answer(503, "recordings_unavailable"),
     # Access control, before any route runs.
     Refused: Answer(403, "forbidden"),
@@ -129,6 +135,8 @@ def answer(exc: Exception) -> JSONResponse:
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = (CHALLENGE + ', error="invalid_token"' if exc.invalid
                                        else CHALLENGE)
+    if isinstance(exc, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return error_response(found.status, found.code, str(exc), headers=headers,
                           **_details(exc))
 

@@ -16,7 +16,7 @@ from consumers.segments.audio import WAV_HEADER_BYTES, wav_header
 from domain.rules import CallState
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import event_store
-from recaudit.bootstrap.segments import commit_barrier, latest_version
+from recaudit.bootstrap.segments import commit_barrier, latest_version, start_of
 from recaudit.core.committer import GroupCommitter
 from recaudit.core.service import RecordingService
 from recaudit.core.views import TimelineView
@@ -91,7 +91,8 @@ class Rig:
         self.store = FilesystemSegmentStore(self.segments_root, self.ops)
         self.desk = SegmentDesk(
             self.store, limits=self.limits, clock=self.clock,
-            call_version=latest_version(self.events), barrier=commit_barrier(self.committer),
+            call_version=latest_version(self.events), call_started=start_of(self.events),
+            barrier=commit_barrier(self.committer),
         )
         self.service = RecordingService(self.events, self.committer, clock=self.clock,
                                         watermark=self.desk)

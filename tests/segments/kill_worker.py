@@ -35,7 +35,7 @@ from consumers.segments.audio import EPOCH
 from consumers.segments.errors import AudioRefused
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import event_store
-from recaudit.bootstrap.segments import latest_version
+from recaudit.bootstrap.segments import latest_version, start_of
 from recaudit.settings import Settings
 
 CLOCK = datetime(2030, 1, 1, tzinfo=UTC)  # long after every call: nothing is from the future
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     desk = SegmentDesk(
         FilesystemSegmentStore(args.data_dir / "recordings", ops),
         limits=AudioLimits(lateness_ms=None), clock=lambda: CLOCK,
-        call_version=latest_version(store),
+        call_version=latest_version(store), call_started=start_of(store),
     )
     for call_id, first, rate, pcm in json.loads(args.audio.read_text()):
         at = EPOCH + timedelta(microseconds=first * 1_000_000 // rate)

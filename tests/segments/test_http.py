@@ -4,102 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-with warnings.catch_warnings():
-    # Starlette asks for the httpx2 package; plain httpx still works for the test client.
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-from consumers.segments import SegmentDesk
 from consumers.segments.audio import WAV_HEADER_BYTES
-from domain.rules import Mode
 from recaudit.adapters.localfeed import LocalFeed
-from recaudit.bootstrap import Backend, build
-from recaudit.settings import Settings
-from tests.segments.helpers import ORIGIN, FakeClock, at, snapshot
-from tests.segments.signal import Signal, epoch_ms
+from tests.segments.helpers import at
+from tests.segments.httprig import PER_CALL, Api, error
+from tests.segments.signal import epoch_ms
 from tests.support import wait_until
-
-PER_CALL = 3200  # bytes a call may hold undecided: 200 ms at 8 kHz
-TOTAL = 4800
-L16 = "audio/L16"
-
-
-@dataclass
-class Api:
-    backend: Backend
-    client: TestClient
-    signal: Signal
-    clock: FakeClock
-
-    @property
-    def desk(self) -> SegmentDesk:
-        assert self.backend.segments is not None
-        return self.backend.segments
-
-    def post(self, call_id: str, start_ms: int, samples: int, **overrides: Any) -> httpx.Response:
-        first = self.signal.ms_index(epoch_ms(at(start_ms)))
-        params = {"at": at(start_ms).isoformat(), "rate": "8000"}
-        params.update(overrides.pop("params", {}))
-        headers = {"content-type": overrides.pop("content_type", L16)}
-        body = overrides.pop("body", None)
-        content = self.signal.pcm(first, samples) if body is None else body
-        return self.client.post(f"/calls/{call_id}/audio", params=params, content=content,
-                                headers=headers)
-
-    def command(self, call_id: str, path: str, ms: int) -> httpx.Response:
-        return self.client.post(f"/calls/{call_id}/{path}", json={"by": "a", "at": at(ms)
-                                                                 .isoformat()})
-
-    def apply(self) -> None:
-        events, _ = LocalFeed(self.backend.store).read(self.desk.position(), 10_000)
-        if events:
-            self.desk.apply(events)
-
-    def state(self) -> tuple[dict[str, bytes], int, int]:
-        """Everything a refused request must leave alone."""
-        recordings = snapshot(self.backend.settings.data_dir / "recordings")
-        return recordings, self.desk.held_bytes(), self.backend.store.head()
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    env = {"RECAUDIT_AUDIO_HELD_CALL_BYTES": str(PER_CALL),
-           "RECAUDIT_AUDIO_HELD_TOTAL_BYTES": str(TOTAL)}
-    yield from _api(tmp_path, env)
-
-
-@pytest.fixture
-def roomy_api(tmp_path: Path) -> Iterator[Api]:
-    yield from _api(tmp_path, {})
-
-
-def _api(tmp_path: Path, env: dict[str, str]) -> Iterator[Api]:
-    clock = FakeClock(ORIGIN + timedelta(hours=1))
-    backend = build(Settings.from_env(env, data_dir=tmp_path), clock=clock)
-    client = TestClient(backend.app)
-    for org, mode in (("org", Mode.PAUSE_RESUME), ("uis", Mode.ON_DEMAND_UIS)):
-        client.put(f"/policies/{org}", json={"mode": mode.value, "changed_by": "admin"})
-    for call_id, org in (("c1", "org"), ("c2", "org"), ("u1", "uis")):
-        started = client.post("/calls", json={"call_id": call_id, "org_id": org, "agent_id": "a",
-                                              "direction": "inbound", "at": at(0).isoformat()})
-        assert started.status_code == 201
-    yield Api(backend, client, Signal.starting(at(0), 8000), clock)
-    backend.close()
-
-
-def error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
-
 
 REFUSED_AS_SENT = [
     ("text/plain content", {"content_type": "text/plain"}, 415, "unsupported_media_type"),
@@ -148,6 +62,20 @@ def test_audio_from_the_future_is_refused(api: Api) -> None:
     response = api.post("c1", 3_600_000 + 6_000, 160, body=bytes(320))
     assert error(response) == (409, "future_timestamp")
     assert api.state() == before
+
+
+def test_audio_before_its_call_started_is_refused_and_never_held(api: Api) -> None:
+    """Before the consumer has seen the call, and after: refused, naming the call's start."""
+    for when in ("before the consumer saw the call", "after"):
+        before = api.state()
+        for start_ms in (-60_000, -22 * 3_600_000, -10):  # -10: runs into the call's start
+            response = api.post("c1", start_ms, 160, body=bytes(320))
+            assert error(response) == (409, "audio_before_call"), (when, response.text)
+            assert "2026-03-01T09:00:00.000Z" in response.json()["error"]["message"]
+        assert api.state() == before
+        api.apply()
+        api.desk.sweep()  # an hour on: decided up to the call's start
+    assert api.post("c1", 0, 160).status_code == 202  # from its start on, audio is taken
 
 
 def test_the_backlog_is_bounded_per_call_and_overall(api: Api) -> None:

@@ -58,8 +58,7 @@ def finish(rig: Rig, signal: Signal, end_ms: int) -> list[bytes]:
     prove_no_unrecorded_sample(rig.ops, rig.segments_root, {"c1": reference})
     wavs = []
     for number in reference.recording_numbers():
-        _, body = library.wav(rig.desk, "c1", number)
-        pcm = wav_pcm(b"".join(body), RATE)
+        pcm = wav_pcm(b"".join(library.wav(rig.desk, "c1", number).read()), RATE)
         assert pcm == reference.expected_pcm(number)
         wavs.append(pcm)
     return wavs
@@ -144,9 +143,10 @@ def test_a_recording_without_audio_is_finished_after_the_bound(late_rig: Rig) ->
     [manifest] = library.recordings(rig.desk, "c1")
     assert manifest["state"] == "closed"
     assert manifest["duration_ms"] == 500 and manifest["segments"][0]["duration_ms"] == 500
-    assert (manifest["rate"], manifest["samples"], manifest["bytes"]) == (None, 0, 0)
-    _, body = library.wav(rig.desk, "c1", 1)
-    assert wav_pcm(b"".join(body), 8000) == b""  # the call never sent audio
+    # The call never sent audio: all of it is missing, silence at the default rate.
+    assert (manifest["audio"], manifest["rate"], manifest["samples"], manifest["bytes"],
+            manifest["missing_samples"]) == ("none", 8000, 4000, 8000, 4000)
+    assert wav_pcm(b"".join(library.wav(rig.desk, "c1", 1).read()), 8000) == bytes(8000)
 
 
 def test_a_call_without_audio_never_gets_too_late(late_rig: Rig) -> None:

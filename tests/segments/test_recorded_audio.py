@@ -3,7 +3,8 @@
 Random calls (every mode, both pause behaviours, both rates, many chunk sizes,
 commands refused now and then, events at the same millisecond) are played
 with their audio arriving before, between and after the control events, sent
-twice now and then, and events delivered twice. Then each recording must hold,
+twice now and then, and events delivered twice. Audio sent before its call
+started is refused, and its part from the call's start is sent again. Then each recording must hold,
 to the sample and in order, the samples of its recording intervals (with
 `silence`, also zeros for its pauses, so its length is its wall span), and no
 file the store ever wrote, temporary files included, may hold any other sample.
@@ -18,7 +19,7 @@ import pytest
 
 from consumers.segments import library
 from consumers.segments.audio import ms_to_datetime
-from consumers.segments.errors import AudioOverlap, CallAudioEnded
+from consumers.segments.errors import AudioBeforeCall, AudioOverlap, CallAudioEnded
 from domain.clock import iso_millis
 from domain.published import PublishedEvent
 from domain.rules import CallState, Mode
@@ -34,7 +35,8 @@ def drive(rig: Rig, rng: random.Random, plans: list[CallPlan]) -> dict[str, int]
     queues = {p.call_id: p.chunks(rng) for p in plans}
     sent: list[Chunk] = []
     delivered: list[list[PublishedEvent]] = []
-    counts = {"duplicates": 0, "refused_repeats": 0, "chunks": 0, "after_end": 0}
+    counts = {"duplicates": 0, "refused_repeats": 0, "chunks": 0, "after_end": 0,
+              "before_start": 0}
     events, _ = rig.feed.read(0, 100_000)  # what the feed will deliver, in order
     while any(queues.values()) or events:
         roll = rng.random()
@@ -60,13 +62,22 @@ def drive(rig: Rig, rng: random.Random, plans: list[CallPlan]) -> dict[str, int]
 def _send(
     rig: Rig, chunk: Chunk, plans: list[CallPlan], sent: list[Chunk], counts: dict[str, int]
 ) -> None:
+    plan = next(p for p in plans if p.call_id == chunk.call_id)
     try:
         accepted = rig.desk.ingest(chunk.call_id, chunk.at, chunk.rate, chunk.pcm)
     except CallAudioEnded:
         # Only once everything up to the call's end is decided, so only for audio after it.
-        plan = next(p for p in plans if p.call_id == chunk.call_id)
         assert chunk.first >= plan.signal.ms_index(epoch_ms(at(plan.end_ms)))
         counts["after_end"] += 1
+        return
+    except AudioBeforeCall:
+        # Refused whole; a client sends again what lies from the call's start on.
+        start = plan.signal.ms_index(epoch_ms(at(plan.start_ms)))
+        assert chunk.first < start
+        counts["before_start"] += 1
+        if chunk.first + len(chunk.pcm) // 2 > start:
+            tail = chunk.pcm[(start - chunk.first) * 2 :]
+            _send(rig, Chunk(chunk.call_id, start, tail, chunk.rate), plans, sent, counts)
         return
     assert not accepted.duplicate and accepted.samples == len(chunk.pcm) // 2
     sent.append(chunk)
@@ -89,9 +100,9 @@ def check_call(rig: Rig, plan: CallPlan) -> int:
     assert [m["recording_no"] for m in manifests] == reference.recording_numbers()
     for document in manifests:
         number = document["recording_no"]
-        size, body = library.wav(rig.desk, plan.call_id, number)
-        wav = b"".join(body)
-        assert size == len(wav)
+        stored = library.wav(rig.desk, plan.call_id, number)
+        wav = b"".join(stored.read())
+        assert stored.size == len(wav)
         pcm = wav_pcm(wav, plan.rate)
         assert pcm == reference.expected_pcm(number), f"{plan.call_id} recording {number}"
         _check_manifest(document, reference, number, wav)
@@ -111,6 +122,7 @@ def _check_manifest(document: dict, reference: Reference, number: int, wav: byte
     assert [(x["start"], x["end"]) for x in document["segments"]] == _iso(segments)
     assert [(x["start"], x["end"]) for x in document["pauses"]] == _iso(pauses)
     assert document["missing_samples"] == 0
+    assert document["audio"] == "complete"
     recorded = sum(e - s for s, e in segments)
     wall = intervals[-1][2] - intervals[0][1]
     expected = recorded if reference.pause_behavior == "skip" else wall
@@ -138,4 +150,4 @@ def test_recordings_hold_exactly_the_recorded_samples(rig: Rig, seed: int) -> No
     }
     files = prove_no_unrecorded_sample(rig.ops, rig.segments_root, references)
     assert rig.desk.entries() == 0 and rig.desk.held_bytes() == 0  # every call finished
-    assert counts["chunks"] > 0 and files > recordings
+    assert counts["chunks"] > 0 and counts["before_start"] > 0 and files > recordings

@@ -21,6 +21,20 @@ class SegmentStoreContract:
         stream = store.stream("org/call/1/a.bin")
         assert stream is not None and b"".join(stream) == b"abc"
 
+    def test_stream_a_byte_range(self, store: SegmentStore) -> None:
+        data = bytes(range(256)) * 1000  # larger than one piece read
+        store.put("o/c/1/big.bin", data)
+
+        def read(start: int, length: int | None) -> bytes:
+            stream = store.stream("o/c/1/big.bin", start, length)
+            assert stream is not None
+            return b"".join(stream)
+
+        assert read(0, None) == data
+        assert read(70_000, 100_000) == data[70_000:170_000]
+        assert read(255_990, 100) == data[255_990:]  # the object ends first
+        assert read(1, 0) == b"" and read(len(data), None) == b""
+
     def test_put_streams_pieces_in_order_and_replaces(self, store: SegmentStore) -> None:
         store.put("k", b"old")
         assert store.put("k", iter([b"n", b"", b"ew"])) == 3

@@ -79,8 +79,9 @@ class AnnouncingStore:
     def get(self, key: str) -> bytes | None:
         return self.inner.get(key)
 
-    def stream(self, key: str) -> Iterator[bytes] | None:
-        return self.inner.stream(key)
+    def stream(self, key: str, start: int = 0, length: int | None = None
+               ) -> Iterator[bytes] | None:
+        return self.inner.stream(key, start, length)
 
     def size(self, key: str) -> int | None:
         return self.inner.size(key)
