@@ -32,6 +32,19 @@ class UnknownCall(CommandRefused):
         super().__init__(f"no call with id {call_id!r} has been started")
 
 
+class CallIdTaken(CommandRefused):
+    """A new call's id is already used by another organisation's call.
+
+    Says nothing of that call, and nothing is recorded on it.
+    """
+
+    code = "call_id_taken"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call_id {call_id!r} is already used by another call; "
+                         "choose another id")
+
+
 class NoPolicy(CommandRefused):
     code = "no_policy"
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from domain.call import Call, CommandRequest, Outcome
 from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
-from domain.errors import FutureTimestamp, NoPolicy, UnknownCall, UnknownPolicy
+from domain.errors import CallIdTaken, FutureTimestamp, NoPolicy, UnknownCall, UnknownPolicy
 from domain.ids import call_stream_id, policy_stream_id
 from domain.policy import Policy, Setting
 from domain.rules import Command, Mode, PauseBehavior, Refusal
@@ -122,6 +122,10 @@ class RecordingService:
             request = self._request(Command.START_CALL, agent_id, at, command_id, fingerprint)
             existing = uow.get(stream_id)
             if existing is not None:
+                if existing.org_id != org_id:
+                    # Another organisation's call: refuse before its rules (or its command
+                    # ids) can record or reveal anything of it.
+                    raise CallIdTaken(call_id)
                 outcome = existing.handle(request, self.clock(), self.skew)
                 return self._answer(existing, outcome)
             if request.at > self.clock() + self.skew:

@@ -28,6 +28,9 @@ from consumers.segments.errors import (
     UnsupportedMediaType,
 )
 from domain.errors import (
+    CallIdTaken as CallIdInUse,
+)
+from domain.errors import (
     CommandRefused,
     DomainError,
     FutureTimestamp,
@@ -71,6 +74,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     NoPolicy: Answer(409, "no_policy"),
     IdempotencyConflict: Answer(409, "idempotency_conflict"),
     FutureTimestamp: Answer(409, "future_timestamp"),
+    CallIdInUse: Answer(409, "call_id_taken"),
     ConcurrencyExhausted: Answer(503, "busy"),
     # The event store and the read models.
     StoreUnavailable: Answer(503, "store_unavailable"),
