@@ -67,3 +67,13 @@ class FutureTimestamp(CommandRefused):
 
     def __init__(self, at: str, latest: str) -> None:
         super().__init__(f"timestamp {at} is later than the server clock allows ({latest})")
+
+
+class PastTimestamp(CommandRefused):
+    """A new call cannot start further back than the allowed backdating (no call to record
+    it on)."""
+
+    code = "past_timestamp"
+
+    def __init__(self, at: str, earliest: str) -> None:
+        super().__init__(f"timestamp {at} is earlier than the server clock allows ({earliest})")

@@ -115,6 +115,8 @@ def refusal_message(result: CallResult) -> str:
         "invalid_state": f"this command is not allowed while the call is {status.state.value}",
         "out_of_order": "the command's timestamp is earlier than the call's last event",
         "future_timestamp": "the command's timestamp is later than the server clock allows",
+        "past_timestamp": "the command's timestamp is further back than the server allows "
+        "(RECAUDIT_MAX_BACKDATE_MS behind its clock)",
         "too_late": "the call's audio is already decided past the command's timestamp "
         "(the command came later than the audio lateness bound allows)",
     }[result.refusal.value if result.refusal else ""]

@@ -36,6 +36,7 @@ from domain.errors import (
     FutureTimestamp,
     IdempotencyConflict,
     NoPolicy,
+    PastTimestamp,
     UnknownCall,
     UnknownPolicy,
 )
@@ -74,6 +75,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     NoPolicy: Answer(409, "no_policy"),
     IdempotencyConflict: Answer(409, "idempotency_conflict"),
     FutureTimestamp: Answer(409, "future_timestamp"),
+    PastTimestamp: Answer(409, "past_timestamp"),
     CallIdInUse: Answer(409, "call_id_taken"),
     ConcurrencyExhausted: Answer(503, "busy"),
     # The event store and the read models.

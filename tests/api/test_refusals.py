@@ -123,6 +123,17 @@ def test_a_call_cannot_start_in_the_future(ready: Backend, api: Api) -> None:
     assert error_of(api.call("c1")) == (404, "unknown_call")
 
 
+def test_a_call_cannot_start_further_back_than_the_backdating_bound(
+    ready: Backend, api: Api
+) -> None:
+    head = ready.store.head()
+    response = api.start_call("c1", org_for("on_demand"), at=datetime(1970, 1, 1, tzinfo=UTC))
+    assert error_of(response) == (409, "past_timestamp")
+    assert "1970-01-01T00:00:00.000Z" in response.json()["error"]["message"]
+    assert_nothing_stored(ready.store, head)
+    assert error_of(api.call("c1")) == (404, "unknown_call")
+
+
 def test_starting_a_started_call_again_is_refused_and_recorded(ready: Backend, api: Api) -> None:
     started(api, "c1", "on_demand")
     head = ready.store.head()
