@@ -50,14 +50,28 @@ class CommandRequest:
     at_given: bool = True
 
 
+def clock_refusal(
+    at: datetime, now: datetime, skew: timedelta, backdate: timedelta | None
+) -> Refusal | None:
+    """Whether a client `at` is too far from the server clock: ahead of it by more than
+    `skew`, or behind it by more than `backdate` (None: no bound)."""
+    if at > now + skew:
+        return Refusal.FUTURE_TIMESTAMP
+    if backdate is not None and at < now - backdate:
+        return Refusal.PAST_TIMESTAMP
+    return None
+
+
 def time_refusal(
-    at: datetime, last_at: datetime, now: datetime, skew: timedelta
+    at: datetime,
+    last_at: datetime,
+    now: datetime,
+    skew: timedelta,
+    backdate: timedelta | None = None,
 ) -> Refusal | None:
     if at < last_at:
         return Refusal.OUT_OF_ORDER
-    if at > now + skew:
-        return Refusal.FUTURE_TIMESTAMP
-    return None
+    return clock_refusal(at, now, skew, backdate)
 
 
 class CallEvent(Aggregate.Event):
@@ -131,10 +145,19 @@ class Call(StreamAggregate):
             aggregate._move(self)
 
     class CommandRejected(CallEvent):
+        """`at` is the time the command claimed; `received_at` the server clock when it
+        was refused (None for refusals stored before it was kept)."""
+
         TOPIC = "recaudit.call.CommandRejected"
+        class_version = 2
         command: str
         code: str
         state: str
+        received_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["received_at"] = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.rejections += 1
@@ -234,18 +257,20 @@ class Call(StreamAggregate):
         now: datetime,
         skew: timedelta,
         decided_until: datetime | None = None,
+        backdate: timedelta | None = None,
     ) -> Outcome:
         """Apply a command, or record why it was refused. Never raises for a rule.
 
         `decided_until`: the call's audio is decided up to this instant, so a
         command dated before it is refused `too_late` (when no other rule applies).
+        `backdate`: how far behind `now` a client `at` may be (None: no bound).
         """
         replay = self._replay(request)
         if replay is not None:
             return replay
         refusal = rule_refusal(self.mode, self.state, request.command)
         if refusal is None and request.at_given:
-            refusal = time_refusal(request.at, self.last_at, now, skew)
+            refusal = time_refusal(request.at, self.last_at, now, skew, backdate)
         if refusal is None and decided_until is not None:
             at = request.at if request.at_given else max(request.at, self.last_at)
             refusal = Refusal.TOO_LATE if at < decided_until else None
@@ -256,6 +281,7 @@ class Call(StreamAggregate):
                 command=request.command.value,
                 code=refusal.value,
                 state=self.state.value,
+                received_at=now,
             )
             return Outcome(self.version, refusal)
         event_class, fields = self._event_for(request.command)

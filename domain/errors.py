@@ -32,6 +32,19 @@ class UnknownCall(CommandRefused):
         super().__init__(f"no call with id {call_id!r} has been started")
 
 
+class CallIdTaken(CommandRefused):
+    """A new call's id is already used by another organisation's call.
+
+    Says nothing of that call, and nothing is recorded on it.
+    """
+
+    code = "call_id_taken"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call_id {call_id!r} is already used by another call; "
+                         "choose another id")
+
+
 class NoPolicy(CommandRefused):
     code = "no_policy"
 
@@ -54,3 +67,13 @@ class FutureTimestamp(CommandRefused):
 
     def __init__(self, at: str, latest: str) -> None:
         super().__init__(f"timestamp {at} is later than the server clock allows ({latest})")
+
+
+class PastTimestamp(CommandRefused):
+    """A new call cannot start further back than the allowed backdating (no call to record
+    it on)."""
+
+    code = "past_timestamp"
+
+    def __init__(self, at: str, earliest: str) -> None:
+        super().__init__(f"timestamp {at} is earlier than the server clock allows ({earliest})")

@@ -60,7 +60,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "RecordingResumed": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
     "RecordingStopped": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
     "CallEnded": ("call_id", "org_id", "recording_no", "state_before", "at", "by", "command_id"),
-    "CommandRejected": ("call_id", "org_id", "command", "code", "state", "at", "by", "command_id"),
+    "CommandRejected": (
+        "call_id", "org_id", "command", "code", "state", "at", "by", "command_id", "received_at",
+    ),
 }
 
 

@@ -46,6 +46,9 @@ class Refusal(str, Enum):
     INVALID_STATE = "invalid_state"
     OUT_OF_ORDER = "out_of_order"
     FUTURE_TIMESTAMP = "future_timestamp"
+    # Earlier than the server clock minus the allowed backdating: beside future_timestamp
+    # (the two cannot both apply), after out_of_order.
+    PAST_TIMESTAMP = "past_timestamp"
     # The call's audio is already decided at or after the command's time (it came
     # later than the segment store's lateness bound), so it can no longer apply.
     TOO_LATE = "too_late"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain.published import PublishedEvent
@@ -12,7 +13,7 @@ EVENT_COLUMNS = (
     "position", "type", "stream", "key", "version", "recorded_at", "at", "call_id", "org_id",
     "agent_id", "direction", "mode", "policy_version", "pause_behavior", "recording_no",
     "automatic", "state_before", "command", "code", "state", "by", "command_id",
-    "changed_by", "reason",
+    "changed_by", "reason", "received_at",
 )
 POLICY = "PolicySet"
 
@@ -33,5 +34,9 @@ def event_row(event: PublishedEvent, call: CallProjection | None) -> tuple[Any, 
         agent, get("direction"), mode, get("policy_version"), get("pause_behavior"),
         get("recording_no"), get("automatic"), get("state_before"), get("command"),
         get("code"), get("state"), get("by"), get("command_id"), get("changed_by"),
-        get("reason"),
+        get("reason"), _optional_millis(get("received_at")),
     )
+
+
+def _optional_millis(at: datetime | None) -> int | None:
+    return None if at is None else to_millis(at)

@@ -123,6 +123,34 @@ CREATE TABLE IF NOT EXISTS {db:Identifier}.positions (
 ORDER BY consumer
 """
 
+# The events table again, partitioned by when the store recorded each event (the server's
+# clock) rather than by `at`: a refused command's `at` is the client's claim, which may be
+# decades away, and every distinct month of it made a partition. Also keeps the server's
+# receive time of refusals. ClickHouse cannot change a partition key in place, so the table
+# is copied into a new one that is swapped in. Every step may run again after a crash
+# part-way (the copy is dropped first, and it is complete once swapped in).
+EVENTS_NEXT = "events_next"
+REPARTITIONED_EVENTS = (EVENTS
+    .replace(".events (", f".{EVENTS_NEXT} (")
+    .replace("    reason Nullable(String)\n",
+             "    reason Nullable(String),\n    received_at Nullable(DateTime64(3, 'UTC'))\n")
+    .replace("PARTITION BY toYYYYMM(at)", "PARTITION BY toYYYYMM(recorded_at)"))
+COPIED_COLUMNS = ", ".join(f"`{c}`" for c in (
+    "position", "type", "stream", "key", "version", "recorded_at", "at", "call_id", "org_id",
+    "agent_id", "direction", "mode", "policy_version", "pause_behavior", "recording_no",
+    "automatic", "state_before", "command", "code", "state", "by", "command_id",
+    "changed_by", "reason",
+))
+REPARTITION_EVENTS = (
+    f"DROP TABLE IF EXISTS {{db:Identifier}}.{EVENTS_NEXT}",
+    REPARTITIONED_EVENTS,
+    f"ALTER TABLE {{db:Identifier}}.{EVENTS_NEXT} MODIFY SETTING old_parts_lifetime = 30",
+    f"INSERT INTO {{db:Identifier}}.{EVENTS_NEXT} ({COPIED_COLUMNS}) "
+    f"SELECT {COPIED_COLUMNS} FROM {{db:Identifier}}.events",
+    f"EXCHANGE TABLES {{db:Identifier}}.events AND {{db:Identifier}}.{EVENTS_NEXT}",
+    f"DROP TABLE {{db:Identifier}}.{EVENTS_NEXT}",
+)
+
 # Replaced parts are kept 8 minutes by default, each holding memory; at one insert
 # per batch that grew the process by megabytes a minute under steady load.
 SHORT_LIVED_OLD_PARTS = tuple(
@@ -144,6 +172,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "consumer positions", (POSITIONS,)),
     Migration(5, "drop replaced parts after 30 s instead of 8 min", SHORT_LIVED_OLD_PARTS),
     Migration(6, "who opened each interval", INTERVAL_ACTOR),
+    Migration(7, "events partitioned by recorded_at, with received_at", REPARTITION_EVENTS),
 )
 
 

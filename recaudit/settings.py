@@ -5,6 +5,7 @@
 | RECAUDIT_DATA_DIR | where the embedded stores live | ./recaudit-data |
 | RECAUDIT_POSTGRES_URL | postgresql://user:password@host:port/db for the event store | (SQLite) |
 | RECAUDIT_CLOCK_SKEW_MS | how far ahead of the server clock a client `at` may be | 5000 |
+| RECAUDIT_MAX_BACKDATE_MS | how far behind the server clock a client `at` may be | ten years |
 | RECAUDIT_GROUP_COMMIT_MAX | most commands saved in one transaction | 256 |
 | RECAUDIT_KAFKA_BOOTSTRAP | Kafka brokers, host:port[,host:port]; unset: local feed | (local) |
 | RECAUDIT_KAFKA_TOPIC | the events topic | recaudit.events |
@@ -39,6 +40,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+ONE_MS = timedelta(milliseconds=1)
+TEN_YEARS = timedelta(days=3652.5)  # 315576000000 ms: ten years of 365.25 days
+MOST_BACKDATE = timedelta(days=18262.5)  # fifty such years: the bound stays after 1970
 
 
 class SettingsError(ValueError):
@@ -79,6 +84,7 @@ class Settings:
     data_dir: Path = Path("recaudit-data")
     postgres_url: str | None = None
     clock_skew: timedelta = timedelta(seconds=5)
+    max_backdate: timedelta = TEN_YEARS
     group_commit_max: int = 256
     kafka_bootstrap: str | None = None
     kafka_topic: str = "recaudit.events"
@@ -106,6 +112,8 @@ class Settings:
             data_dir=Path(env.get("RECAUDIT_DATA_DIR", "recaudit-data")),
             postgres_url=env.get("RECAUDIT_POSTGRES_URL") or None,
             clock_skew=timedelta(milliseconds=_int(env, "RECAUDIT_CLOCK_SKEW_MS", 5000)),
+            max_backdate=timedelta(milliseconds=_int(env, "RECAUDIT_MAX_BACKDATE_MS",
+                                                     TEN_YEARS // ONE_MS)),
             group_commit_max=_int(env, "RECAUDIT_GROUP_COMMIT_MAX", 256),
             kafka_bootstrap=env.get("RECAUDIT_KAFKA_BOOTSTRAP") or None,
             kafka_topic=env.get("RECAUDIT_KAFKA_TOPIC") or "recaudit.events",
@@ -133,6 +141,10 @@ class Settings:
     def validate(self) -> None:
         if self.clock_skew < timedelta(0):
             raise SettingsError("RECAUDIT_CLOCK_SKEW_MS must not be negative")
+        if not ONE_MS <= self.max_backdate <= MOST_BACKDATE:
+            raise SettingsError(
+                f"RECAUDIT_MAX_BACKDATE_MS must be between 1 and {MOST_BACKDATE // ONE_MS} "
+                "(fifty years)")
         if self.group_commit_max < 1:
             raise SettingsError("RECAUDIT_GROUP_COMMIT_MAX must be at least 1")
         if self.postgres_url is not None:

@@ -100,7 +100,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     # A server store is probed so requests fail fast while it is down; an embedded one not.
     health = StoreHealth(postgres_probe(settings.postgres_url)
                          if settings.postgres_url is not None else None)
-    service = RecordingService(store, committer, skew=settings.clock_skew, clock=clock,
+    service = RecordingService(store, committer, skew=settings.clock_skew,
+                               backdate=settings.max_backdate, clock=clock,
                                watermark=segments, health=health)
     feed, relay = _feed(settings, store)
     pipeline = Pipeline(feed, fault_pause=settings.fault_pause_ms / 1000)

@@ -211,6 +211,9 @@ class GroupCommitter:
             return
         uow = UnitOfWork(self.store, self.cache)
         done: list[tuple[_Queued[Any], Finish[Any]]] = []
+        # Refusals are answered only once the batch is stored: one may rest on a change
+        # of an earlier job in the batch (a call it started), which a failed save undoes.
+        refused: list[tuple[_Queued[Any], DomainError]] = []
         unresolved = list(batch)
         try:
             for item in batch:
@@ -222,18 +225,20 @@ class GroupCommitter:
                         # A refusal that left changes behind must not be saved with
                         # the batch: run everything again on its own instead.
                         raise _DirtyRefusal from exc
-                    item.future.set_exception(exc)
+                    refused.append((item, exc))
                 unresolved.remove(item)
             positions = self._save(uow)
         except Exception:
             # Something in the batch failed: nothing was stored. Run each job
             # again on its own so one bad command cannot sink the others.
             self.cache.drop(uow.touched)
-            for item in [i for i, _ in done] + unresolved:
+            for item in [i for i, _ in done] + [i for i, _ in refused] + unresolved:
                 self._run_alone(item)
             return
         for item, finish in done:
             item.future.set_result((finish, positions))
+        for item, refusal in refused:
+            item.future.set_exception(refusal)
 
     def _run_alone(self, item: _Queued[Any]) -> None:
         for attempt in range(CONFLICT_RETRIES):

@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from domain.call import Call, CommandRequest, Outcome
+from domain.call import Call, CommandRequest, Outcome, clock_refusal
 from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
-from domain.errors import FutureTimestamp, NoPolicy, UnknownCall, UnknownPolicy
+from domain.errors import (
+    CallIdTaken,
+    FutureTimestamp,
+    NoPolicy,
+    PastTimestamp,
+    UnknownCall,
+    UnknownPolicy,
+)
 from domain.ids import call_stream_id, policy_stream_id
 from domain.policy import Policy, Setting
 from domain.rules import Command, Mode, PauseBehavior, Refusal
@@ -52,15 +59,18 @@ class RecordingService:
         committer: GroupCommitter,
         *,
         skew: timedelta = timedelta(seconds=5),
+        backdate: timedelta | None = None,
         clock: Clock = system_clock,
         watermark: AudioWatermark | None = None,
         health: StoreHealth | None = None,
     ) -> None:
         """`health`: whether the store can be reached; without one, a health that never
-        probes (enough for an embedded store, which cannot be unreachable)."""
+        probes (enough for an embedded store, which cannot be unreachable).
+        `backdate`: how far behind the server clock a client `at` may be (None: no bound)."""
         self.store = store
         self.committer = committer
         self.skew = skew
+        self.backdate = backdate
         self.clock = clock
         self.watermark = watermark
         self.health = health if health is not None else StoreHealth(None)
@@ -123,10 +133,14 @@ class RecordingService:
             request = self._request(Command.START_CALL, agent_id, at, command_id, fingerprint)
             existing = uow.get(stream_id)
             if existing is not None:
-                outcome = existing.handle(request, self.clock(), self.skew)
+                if existing.org_id != org_id:
+                    # Another organisation's call: refuse before its rules (or its command
+                    # ids) can record or reveal anything of it.
+                    raise CallIdTaken(call_id)
+                outcome = existing.handle(request, self.clock(), self.skew,
+                                          backdate=self.backdate)
                 return self._answer(existing, outcome)
-            if request.at > self.clock() + self.skew:
-                raise FutureTimestamp(iso_millis(request.at), iso_millis(self.clock() + self.skew))
+            self._check_start_time(request.at)
             # Read the policy fresh: another process may have changed it.
             policy = uow.get(policy_id, cached=False)
             setting = policy.setting_for(agent_id) if policy is not None else None
@@ -167,7 +181,8 @@ class RecordingService:
                 raise UnknownCall(call_id)
             request = self._request(command, by, at, command_id, fingerprint)
             decided = self.watermark.decided_until(call_id) if self.watermark else None
-            outcome = call.handle(request, self.clock(), self.skew, decided_until=decided)
+            outcome = call.handle(request, self.clock(), self.skew, decided_until=decided,
+                                  backdate=self.backdate)
             return self._answer(call, outcome)
 
         return self.committer.run(job)
@@ -185,6 +200,15 @@ class RecordingService:
         return TimelineView.of(call)
 
     # -- helpers --------------------------------------------------------------
+
+    def _check_start_time(self, at: datetime) -> None:
+        """A new call dated too far from the server clock is refused before it exists."""
+        now = self.clock()
+        refusal = clock_refusal(at, now, self.skew, self.backdate)
+        if refusal is Refusal.FUTURE_TIMESTAMP:
+            raise FutureTimestamp(iso_millis(at), iso_millis(now + self.skew))
+        if refusal is Refusal.PAST_TIMESTAMP and self.backdate is not None:
+            raise PastTimestamp(iso_millis(at), iso_millis(now - self.backdate))
 
     def _request(
         self,

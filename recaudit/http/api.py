@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from starlette.exceptions import HTTPException
 from domain.clock import to_utc_millis
 from domain.ids import ID_PATTERN
 from domain.rules import Command, Mode, PauseBehavior
+from domain.text import ACTOR_PATTERN, REASON_PATTERN
 from recaudit import __version__
 from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import TimelineReader
@@ -26,13 +26,15 @@ from recaudit.http.errors import error_response
 from recaudit.http.routes import COMMAND_PATHS
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
-# Free text is stored and shown in timelines and terminals: no control characters
-# (a reason may hold tabs and line breaks).
-Actor = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
-                             description="1-128 characters, no control characters")]
-Reason = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$",
+# Free text is stored and shown in timelines and terminals: no control characters (a reason
+# may hold tabs and line breaks), no bidirectional or invisible formatting (domain/text.py).
+Actor = Annotated[str, Field(min_length=1, max_length=128, pattern=ACTOR_PATTERN,
+                             description="1-128 characters, no control, bidirectional or "
+                                         "invisible formatting characters")]
+Reason = Annotated[str, Field(max_length=1000, pattern=REASON_PATTERN,
                               description="up to 1000 characters, no control characters "
-                                          "but tab and line feed")]
+                                          "but tab and line feed, no bidirectional or "
+                                          "invisible formatting characters")]
 
 
 def _text_time(at: object) -> object:
@@ -115,6 +117,8 @@ def refusal_message(result: CallResult) -> str:
         "invalid_state": f"this command is not allowed while the call is {status.state.value}",
         "out_of_order": "the command's timestamp is earlier than the call's last event",
         "future_timestamp": "the command's timestamp is later than the server clock allows",
+        "past_timestamp": "the command's timestamp is further back than the server allows "
+        "(RECAUDIT_MAX_BACKDATE_MS behind its clock)",
         "too_late": "the call's audio is already decided past the command's timestamp "
         "(the command came later than the audio lateness bound allows)",
     }[result.refusal.value if result.refusal else ""]
@@ -270,15 +274,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [_describe(e) for e in exc.errors()]
+        problems = [errors.validation_problem(e) for e in exc.errors()]
         fields = [p[0] for p in problems]
         message = "; ".join(f"{f}: {m}" for f, m in problems)
         return error_response(422, "invalid_request", message, fields=fields)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code, message, extra = _http_problem(request, exc)
-        return error_response(exc.status_code, code, message, headers=exc.headers, **extra)
+        status, code, message, extra = _http_problem(request, exc)
+        return error_response(status, code, message, headers=exc.headers, **extra)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -287,26 +291,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         return errors.answer(StoreUnavailable(exc))
 
 
-def _http_problem(request: Request, exc: HTTPException) -> tuple[str, str, dict[str, Any]]:
-    """The framework's own refusals (no such route, a body it cannot parse), as code,
-    message and extra fields of the error shape."""
+def _http_problem(request: Request,
+                  exc: HTTPException) -> tuple[int, str, str, dict[str, Any]]:
+    """The framework's own refusals (no such route, a body it cannot parse), as status,
+    code, message and extra fields of the error shape. A body it cannot read (too deeply
+    nested, not UTF-8) is refused like every other malformed body."""
     method, path = request.method, request.url.path
-    if exc.status_code == 404:
-        return "not_found", f"no route answers {method} {path}", {}
-    if exc.status_code == 405:
+    status = exc.status_code
+    if status == 404:
+        return status, "not_found", f"no route answers {method} {path}", {}
+    if status == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        return "method_not_allowed", f"{method} is not allowed on {path} (allowed: {allowed})", {}
-    if exc.status_code == 400:
-        return "invalid_request", f"body: {exc.detail}", {"fields": ["body"]}
-    return "http_error", str(exc.detail), {}
-
-
-def _describe(err: dict[str, Any]) -> tuple[str, str]:
-    if err.get("type") == "json_invalid":  # its loc holds a character offset, not a field
-        detail = (err.get("ctx") or {}).get("error", "")
-        return "body", f"the body is not valid JSON: {detail}".rstrip(": ")
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
-    field = ".".join(loc) or "body"
-    message = str(err.get("msg", "invalid"))
-    message = re.sub(r"^Value error, ", "", message)
-    return field, message
+        return (status, "method_not_allowed",
+                f"{method} is not allowed on {path} (allowed: {allowed})", {})
+    if status == 400:
+        message = f"body: {errors.unreadable_body(exc.__cause__)}"
+        return 422, "invalid_request", message, {"fields": ["body"]}
+    return status, "http_error", str(exc.detail), {}

@@ -123,7 +123,8 @@ def parse_at(raw: str | None) -> datetime:
     try:
         at = _TIMESTAMP.validate_python(raw)
     except ValidationError:
-        raise InvalidAudio("at", f"{raw!r} is not an RFC 3339 timestamp") from None
+        raise InvalidAudio("at", "must be the media time of the first sample, as an RFC 3339 "
+                                 "time with an offset, e.g. 2026-03-01T09:30:00.000Z") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidAudio("at", "must carry an offset, e.g. 2026-03-01T09:30:00.000Z")
     problem = in_range(at)
@@ -134,8 +135,10 @@ def parse_at(raw: str | None) -> datetime:
 
 def parse_rate(raw: str | None, declared: dict[str, str]) -> int:
     rates = " or ".join(str(r) for r in SUPPORTED_RATES)
-    if not raw or not raw.isdigit() or int(raw) not in SUPPORTED_RATES:
-        raise InvalidAudio("rate", f"the sample rate must be {rates}, got {raw!r}")
+    if not raw:
+        raise InvalidAudio("rate", f"required: the sample rate in Hz, {rates}")
+    if not raw.isdigit() or int(raw) not in SUPPORTED_RATES:
+        raise InvalidAudio("rate", f"must be the sample rate in Hz, {rates}")
     if declared.get("rate", raw) != raw:
         raise InvalidAudio("rate", "the content type's rate differs from the rate parameter")
     return int(raw)

@@ -8,6 +8,7 @@ contract's error body `{"error": {"code", "message", ...}}`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,14 +32,20 @@ from consumers.segments.errors import (
     UnsupportedMediaType,
 )
 from domain.errors import (
+    CallIdTaken as CallIdInUse,
+)
+from domain.errors import (
     CommandRefused,
     DomainError,
     FutureTimestamp,
     IdempotencyConflict,
     NoPolicy,
+    PastTimestamp,
     UnknownCall,
     UnknownPolicy,
 )
+from domain.ids import ID_PATTERN
+from domain.text import ACTOR_PATTERN, REASON_PATTERN, refused_character
 from recaudit.access.errors import (
     ActorMismatch,
     BodyTooLarge,
@@ -75,6 +82,8 @@ ANSWERS: dict[type[Exception], Answer] = {
     NoPolicy: Answer(409, "no_policy"),
     IdempotencyConflict: Answer(409, "idempotency_conflict"),
     FutureTimestamp: Answer(409, "future_timestamp"),
+    PastTimestamp: Answer(409, "past_timestamp"),
+    CallIdInUse: Answer(409, "call_id_taken"),
     ConcurrencyExhausted: Answer(503, "busy"),
     # The event store and the read models.
     StoreUnavailable: Answer(503, "store_unavailable"),
@@ -160,3 +169,75 @@ async def handle(_request: object, exc: Exception) -> JSONResponse:
 ROOTS: tuple[type[Exception], ...] = (
     DomainError, StoreUnavailable, ReadModelError, AudioRefused, StoreFailure, Refused,
 )
+
+
+# -- refusals of malformed requests, in our words ---------------------------------------------
+
+ID_WORDS = ("1 to 128 characters out of A-Z a-z 0-9 . _ : @ -, starting with a letter or a "
+            "digit")
+TEXT_WORDS = "without control characters or bidirectional or invisible formatting characters"
+RFC3339 = "an RFC 3339 time with an offset, e.g. 2026-03-01T09:30:00.000Z"
+PATTERN_WORDS = {
+    ID_PATTERN: f"must be an id: {ID_WORDS}",
+    ACTOR_PATTERN: f"must be 1 to 128 characters {TEXT_WORDS}",
+    REASON_PATTERN: "must be text without control characters (other than tab and line feed) "
+                    "or bidirectional or invisible formatting characters",
+}
+# What each kind of validation failure says, by the validator's error type.
+EXPECTED = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this body",
+    "string_type": "must be a string",
+    "string_unicode": "must be valid Unicode text",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters long",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "greater_than_equal": "must be a whole number of at least {ge}",
+    "literal_error": "must be {expected}",
+    "enum": "must be {expected}",
+    "datetime_type": f"must be {RFC3339}",
+    "datetime_parsing": f"must be {RFC3339}",
+    "datetime_from_date_parsing": f"must be {RFC3339}",
+    "model_attributes_type": "must be a JSON object, e.g. {\"by\": \"bob\"}",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "json_invalid": "is not valid JSON: expected a JSON object, e.g. {\"by\": \"bob\"}",
+}
+
+
+def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """The field at fault and what it should be, for one error of the request validator."""
+    kind = str(err.get("type", ""))
+    loc = [] if kind == "json_invalid" else [  # its loc holds a character offset
+        str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
+    field = ".".join(loc) or "body"
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":  # our own validators' words
+        return field, re.sub(r"^Value error, ", "", str(err.get("msg", "")))
+    if kind == "string_pattern_mismatch":
+        return field, _pattern_problem(str(ctx.get("pattern", "")), err.get("input"))
+    words = EXPECTED.get(kind, "is not a valid value here")
+    try:
+        return field, words.format(**ctx)
+    except (KeyError, IndexError):
+        return field, words
+
+
+def _pattern_problem(pattern: str, given: object) -> str:
+    words = PATTERN_WORDS.get(pattern, "is not in the expected form")
+    found = refused_character(given, pattern) if (
+        pattern in (ACTOR_PATTERN, REASON_PATTERN) and isinstance(given, str)) else None
+    return f"{words} (found {found})" if found else words
+
+
+def unreadable_body(cause: BaseException | None) -> str:
+    """Why the framework could not read a JSON body at all, and what was expected."""
+    if isinstance(cause, RecursionError):
+        why = "nests too deeply to be read"
+    elif isinstance(cause, UnicodeError):
+        why = "is not UTF-8 text"
+    else:
+        why = "cannot be read"
+    return f"{why}: expected a JSON object of plain values, e.g. {{\"by\": \"bob\"}}"

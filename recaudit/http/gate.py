@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain.errors import CallIdTaken as CallIdInUse
 from domain.errors import UnknownCall
 from domain.ids import ID_PATTERN
 from recaudit.access.errors import (
@@ -162,8 +163,7 @@ class AccessGate:
         if _valid(call_id):
             owner = await self._owner(call_id)
             if owner is not None and not reaches(who, reach, owner):
-                raise CallIdTaken(f"call_id {call_id!r} is already used by another call; "
-                                  "choose another id")
+                raise CallIdTaken(str(CallIdInUse(call_id)))
 
     async def _owner(self, call_id: str) -> CallOwner | None:
         if self.owners.store_down:

@@ -3,12 +3,13 @@ nothing at all)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from recaudit.bootstrap import Backend
-from tests.api.client import COMMAND_PATHS, Api, error_of
+from tests.api.client import COMMAND_PATHS, Api, current_timeline, error_of
 from tests.core.helpers import (
     assert_nothing_stored,
     assert_one_rejection,
@@ -122,6 +123,17 @@ def test_a_call_cannot_start_in_the_future(ready: Backend, api: Api) -> None:
     assert error_of(api.call("c1")) == (404, "unknown_call")
 
 
+def test_a_call_cannot_start_further_back_than_the_backdating_bound(
+    ready: Backend, api: Api
+) -> None:
+    head = ready.store.head()
+    response = api.start_call("c1", org_for("on_demand"), at=datetime(1970, 1, 1, tzinfo=UTC))
+    assert error_of(response) == (409, "past_timestamp")
+    assert "1970-01-01T00:00:00.000Z" in response.json()["error"]["message"]
+    assert_nothing_stored(ready.store, head)
+    assert error_of(api.call("c1")) == (404, "unknown_call")
+
+
 def test_starting_a_started_call_again_is_refused_and_recorded(ready: Backend, api: Api) -> None:
     started(api, "c1", "on_demand")
     head = ready.store.head()
@@ -130,6 +142,30 @@ def test_starting_a_started_call_again_is_refused_and_recorded(ready: Backend, a
     assert_one_rejection(
         ready.store, head, call_id="c1", command="start_call", code="invalid_state", state="off"
     )
+
+
+def test_another_orgs_call_id_is_taken_and_reveals_nothing(ready: Backend, api: Api) -> None:
+    started(api, "c1", "on_demand")
+    head = ready.store.head()
+    responses = [api.start_call("c1", org_for("always_on"), agent_id="eve", at=at_ms(1_000)),
+                 api.start_call("c1", org_for("always_on"), agent_id="eve", at=FAR_FUTURE)]
+    for response in responses:
+        assert error_of(response) == (409, "call_id_taken")
+        assert set(response.json()["error"]) == {"code", "message"}
+        assert org_for("on_demand") not in response.text and "agent-1" not in response.text
+    assert_nothing_stored(ready.store, head)
+    assert current_timeline(ready, api, "c1")["rejected"] == []
+
+
+def test_concurrent_starts_of_another_orgs_call_id_over_http(ready: Backend, api: Api) -> None:
+    started(api, "c1", "on_demand")
+    head = ready.store.head()
+    with ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(
+            lambda _: api.start_call("c1", org_for("always_on"), agent_id="eve"), range(10)))
+    assert [error_of(r) for r in responses] == [(409, "call_id_taken")] * 10
+    assert all("call" not in r.json()["error"] for r in responses)
+    assert_nothing_stored(ready.store, head)
 
 
 @pytest.mark.parametrize("command", list(COMMAND_PATHS))

@@ -214,3 +214,71 @@ def test_a_valid_request_with_every_optional_field_is_accepted(backend: Backend,
     assert api.http.post("/calls/c-new/recording/start", json=COMMAND).status_code == 200
     assert api.http.put("/policies/o-valid", json=POLICY).status_code == 200
     assert api.http.put("/policies/o-valid/agents/a1", json=POLICY).status_code == 200
+
+
+# The validator's and the framework's own phrasing, which must never reach a client.
+FRAMEWORK_WORDS = ("Input should", "String should", "Field required", "Extra inputs",
+                   "input is too short", "got None", "unable to parse", "Value error",
+                   "There was an error", "valid dictionary", "[^\\", "{0,127}")
+
+AUDIO_CASES = [
+    ("rate missing", {"at": "2026-03-01T09:30:00.000Z"}, "rate", "required"),
+    ("rate words", {"at": "2026-03-01T09:30:00.000Z", "rate": "fast"}, "rate", "8000 or 16000"),
+    ("at missing", {"rate": "8000"}, "at", "required"),
+    ("at words", {"at": "yesterday", "rate": "8000"}, "at", "RFC 3339"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_every_message_says_what_was_expected_in_our_words(
+    shared_sqlite: tuple[Backend, Api], case: Case
+) -> None:
+    message = send(shared_sqlite[1], case).json()["error"]["message"]
+    assert not [w for w in FRAMEWORK_WORDS if w in message], message
+    assert any(word in message for word in ("must", "required", "expected", "is not a field")), \
+        message
+
+
+def test_what_each_kind_of_defect_says(shared_sqlite: tuple[Backend, Api]) -> None:
+    api = shared_sqlite[1]
+    said = {case.name: send(api, case).json()["error"]["message"] for case in CASES}
+    assert said["POST /calls at words"] == (
+        "at: must be an RFC 3339 time with an offset, e.g. 2026-03-01T09:30:00.000Z")
+    assert said["POST /calls missing direction"] == "direction: is required"
+    assert said["POST /calls direction sideways"] == "direction: must be 'inbound' or 'outbound'"
+    assert said["POST /calls extra field"] == "mode: is not a field of this body"
+    assert said["POST /calls call_id 'has space'"].startswith(
+        "call_id: must be an id: 1 to 128 characters out of A-Z a-z 0-9 . _ : @ -")
+    assert said["POST /calls/c1/recording/pause by number"] == "by: must be a string"
+    assert said["POST /calls/c1/recording/pause by empty"] == "by: must not be empty"
+    assert said["PUT /policies/o-valid reason too long"] == (
+        "reason: must be at most 1000 characters long")
+    assert said["POST /calls body a list"].startswith("body: must be a JSON object")
+    assert said["POST /calls malformed JSON"].startswith("body: is not valid JSON: expected")
+
+
+@pytest.mark.parametrize(("name", "query", "field", "says"), AUDIO_CASES,
+                         ids=[c[0] for c in AUDIO_CASES])
+def test_audio_query_values_are_explained(shared_sqlite: tuple[Backend, Api], name: str,
+                                          query: dict[str, str], field: str, says: str) -> None:
+    backend, api = shared_sqlite
+    head = backend.store.head()
+    answer = api.http.post("/calls/c1/audio", params=query, content=bytes(320),
+                           headers={"content-type": "audio/L16"})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["fields"] == [field] and error["message"].startswith(f"{field}: ")
+    assert says in error["message"]
+    assert not [w for w in FRAMEWORK_WORDS if w in error["message"]], error["message"]
+    assert_nothing_stored(backend.store, head)
+
+
+@pytest.mark.parametrize(("path", "query", "says"), [
+    ("/calls/c1/timeline", "min_position=-1", "min_position: must be a whole number of at least 0"),
+    ("/calls/c1/timeline", "min_position=abc", "min_position: must be a whole number"),
+])
+def test_query_values_are_explained(shared_sqlite: tuple[Backend, Api], path: str, query: str,
+                                    says: str) -> None:
+    answer = shared_sqlite[1].http.get(f"{path}?{query}")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"] == says

@@ -15,7 +15,8 @@ MODES = ("always_on", "pause_resume", "on_demand", "on_demand_uis")
 COMMANDS = ("start_call", "start", "pause", "resume", "stop", "end")
 CALL_COMMANDS = ("start", "pause", "resume", "stop", "end")
 STATES = ("new", "off", "recording", "paused", "ended")
-CODES = ("call_ended", "not_permitted", "invalid_state", "out_of_order", "future_timestamp")
+CODES = ("call_ended", "not_permitted", "invalid_state", "out_of_order", "future_timestamp",
+         "past_timestamp")
 
 # Recording when the call starts: the mode table's third column.
 FIRST_STATE = {
@@ -146,6 +147,7 @@ class CallModel:
     agent: str
     now: int
     skew: int
+    backdate: int | None = None  # how far behind `now` a client time may be; None: no bound
     state: str = "new"
     version: int = 0
     last_at: int = 0
@@ -192,16 +194,22 @@ class CallModel:
     def _time_code(self, at: int) -> str | None:
         if at < self.last_at:
             return "out_of_order"
+        return self._clock_code(at)
+
+    def _clock_code(self, at: int) -> str | None:
         if at > self.now + self.skew:
             return "future_timestamp"
+        if self.backdate is not None and at < self.now - self.backdate:
+            return "past_timestamp"
         return None
 
     def _start_call(self, command: str, at: int | None) -> Answer:
         if command != "start_call":
             return Answer("error", "unknown_call", None, None)
         when = self.now if at is None else at
-        if when > self.now + self.skew:
-            return Answer("error", "future_timestamp", None, None)
+        code = self._clock_code(when)
+        if code is not None:
+            return Answer("error", code, None, None)
         self.started_at = self.last_at = when
         self.version = 1
         self.events.append("CallStarted")

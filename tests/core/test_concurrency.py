@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.errors import DomainError
 from domain.published import PublishedEvent
 from domain.rules import Command
 from recaudit.bootstrap import Backend, build
@@ -285,3 +286,41 @@ def test_two_writers_starting_the_same_call_answer_alike(
         assert len(bodies) == 1, "every start of the same call must answer alike"
         assert all(r.refusal is None for r in every)
         assert events[1].position in {r.position for r in every if r.status.call_id == f"same-{n}"}
+
+
+def test_two_orgs_racing_for_one_call_id_record_nothing_on_the_winner(
+    backend: Backend, second_backend: Backend
+) -> None:
+    """Two organisations start the same call id at once, through two writers: one call is
+    created; every start of the other organisation is `call_id_taken` and leaves nothing."""
+    set_mode_policies(backend.service)
+    orgs = (org_for("on_demand"), org_for("always_on"))
+    answers: list[tuple[str, str | None]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(12)
+
+    def starter(index: int) -> None:
+        org_id = orgs[index % 2]
+        service = (backend, second_backend)[index // 2 % 2].service
+        barrier.wait(timeout=30)
+        try:
+            result = service.start_call(call_id="contested", org_id=org_id,
+                                        agent_id=f"agent-of-{org_id}", direction="inbound")
+            code = result.refusal.value if result.refusal else None
+        except DomainError as exc:
+            code = exc.code
+        with lock:
+            answers.append((org_id, code))
+
+    threads = [threading.Thread(target=starter, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    events = call_events(backend.store, "contested")
+    winner = events[0].fields["org_id"]
+    assert len(answers) == 12 and [org for org, code in answers if code is None] == [winner]
+    assert {code for org, code in answers if org != winner} == {"call_id_taken"}
+    rejected = [e for e in events if e.type == "CommandRejected"]
+    assert {e.fields["by"] for e in rejected} <= {f"agent-of-{winner}"}
+    assert len(rejected) == len([org for org, code in answers if org == winner]) - 1, answers

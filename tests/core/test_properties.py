@@ -1,9 +1,10 @@
 """Property-based: random command sequences against the reference model, then a replay.
 
 Each example drives one new call through the service with random commands, actors,
-timestamps (in order, out of order, beyond the clock's skew, left to the server, in other
-UTC offsets, with sub-millisecond digits) and command ids (repeated, some for different
-commands). Every answer must be the model's; afterwards a separate event store instance
+timestamps (in order, out of order, beyond the clock's skew, further back than the allowed
+backdating, left to the server, in other UTC offsets, with sub-millisecond digits), a server
+clock that sometimes moves on between commands, and command ids (repeated, some for
+different commands). Every answer must be the model's; afterwards a separate event store instance
 on the same database rebuilds the call from its events and must agree with the model too.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -22,15 +23,24 @@ from hypothesis import strategies as st
 from domain.errors import CommandRefused
 from domain.ids import call_stream_id
 from domain.rules import Command
-from recaudit.bootstrap import Backend, event_store
+from recaudit.bootstrap import Backend, build, event_store
 from recaudit.core.eventstore import EventStore
 from recaudit.core.service import CallResult, RecordingService
 from recaudit.core.views import TimelineView
 from recaudit.settings import Settings
 from tests.core import model
-from tests.core.helpers import NOW_MS, at_ms, call_events, ms_of, org_for, set_mode_policies
+from tests.core.helpers import (
+    NOW_MS,
+    FakeClock,
+    at_ms,
+    call_events,
+    ms_of,
+    org_for,
+    set_mode_policies,
+)
 
 SKEW_MS = 5_000
+BACKDATE_MS = NOW_MS  # short, so that a call can outlive it: the clock starts at ORIGIN + 1 h
 EXAMPLES = {"sqlite": 100, "postgres": 25}
 # Recording commands come up more often than starting or ending the call.
 COMMAND_IDS = [None, None, None, None, "k1", "k2", "k3", "k4"]
@@ -46,6 +56,7 @@ class Step:
     micros: int  # sub-millisecond digits the client adds (cut by the server)
     offset_h: int  # the UTC offset the client writes the time in
     command_id: str | None
+    tick: int = 0  # how far the server clock moves on just before this step
 
     def when(self) -> datetime | None:
         if self.at is None:
@@ -61,18 +72,27 @@ def steps(draw: st.DrawFn) -> list[Step]:
     commands = draw(st.lists(st.sampled_from(WEIGHTED_COMMANDS), min_size=1, max_size=18))
     if draw(st.integers(0, 9)) > 0:
         commands.insert(0, "start_call")
-    cursor = draw(st.integers(0, NOW_MS))
+    cursor = draw(st.integers(-3_000, NOW_MS))
+    now = NOW_MS
     result = []
     for command in commands:
-        kind = draw(st.sampled_from(["next", "next", "next", "server", "future", "edge"]))
+        tick = draw(st.sampled_from([0] * 8 + [BACKDATE_MS // 2, BACKDATE_MS + 30_000]))
+        now += tick
+        cursor += tick  # clients mostly keep up with the clock; late ones send "past" times
+        kind = draw(st.sampled_from(["next", "next", "next", "server", "future", "edge",
+                                     "past", "past_edge"]))
         at: int | None
         if kind == "next":
             cursor += draw(st.integers(-3_000, 30_000))
             at = cursor
         elif kind == "future":
-            at = NOW_MS + SKEW_MS + draw(st.integers(1, 60_000))
+            at = now + SKEW_MS + draw(st.integers(1, 60_000))
         elif kind == "edge":
-            at = NOW_MS + SKEW_MS  # the latest time the server accepts
+            at = now + SKEW_MS  # the latest time the server accepts
+        elif kind == "past":
+            at = now - BACKDATE_MS - draw(st.integers(1, 60_000))
+        elif kind == "past_edge":
+            at = now - BACKDATE_MS  # the earliest time the server accepts
         else:
             at = None
         result.append(
@@ -83,11 +103,13 @@ def steps(draw: st.DrawFn) -> list[Step]:
                 micros=draw(st.sampled_from([0, 1, 999])),
                 offset_h=draw(st.sampled_from([0, 2, -5])),
                 command_id=draw(st.sampled_from(COMMAND_IDS)),
+                tick=tick,
             )
         )
     for _ in range(draw(st.integers(0, 4))):  # clients retrying an earlier request verbatim
         source = draw(st.integers(0, len(result) - 1))
-        result.insert(draw(st.integers(source + 1, len(result))), result[source])
+        again = replace(result[source], tick=0)
+        result.insert(draw(st.integers(source + 1, len(result))), again)
     return result
 
 
@@ -147,11 +169,16 @@ def check_rebuilt(reader: EventStore, call_id: str, calls: model.CallModel) -> N
     assert [e.type for e in call_events(reader, call_id)] == calls.events
 
 
-def run_example(backend: Backend, reader: EventStore, mode: str, script: list[Step]) -> None:
+def run_example(backend: Backend, clock: FakeClock, reader: EventStore, mode: str,
+                script: list[Step]) -> None:
     call_id = f"prop-{next(_call_ids)}"
-    calls = model.CallModel(mode=mode, agent="agent-1", now=NOW_MS, skew=SKEW_MS)
+    calls = model.CallModel(mode=mode, agent="agent-1", now=NOW_MS, skew=SKEW_MS,
+                            backdate=BACKDATE_MS)
+    clock.set(NOW_MS)
     first: dict[str, dict[str, object]] = {}
     for step in script:
+        calls.now += step.tick
+        clock.set(calls.now)
         expected = calls.send(step.command, step.by, step.at, step.command_id)
         actual = send(backend.service, call_id, mode, step)
         check_answer(expected, actual, step)
@@ -170,6 +197,15 @@ def run_example(backend: Backend, reader: EventStore, mode: str, script: list[St
 
 
 @pytest.fixture
+def clocked_backend(settings: Settings, clock: FakeClock) -> Iterator[Backend]:
+    """The suite's clocked backend, with a backdating bound of BACKDATE_MS."""
+    built = build(replace(settings, max_backdate=timedelta(milliseconds=BACKDATE_MS)),
+                  clock=clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
 def reader(clocked_backend: Backend, settings: Settings) -> Iterator[EventStore]:
     """A second event store instance on the same files/database, sharing nothing in memory."""
     store = event_store(settings)
@@ -178,7 +214,7 @@ def reader(clocked_backend: Backend, settings: Settings) -> Iterator[EventStore]
 
 
 def test_random_sequences_follow_the_model_and_replay_the_same(
-    clocked_backend: Backend, reader: EventStore, store_kind: str
+    clocked_backend: Backend, clock: FakeClock, reader: EventStore, store_kind: str
 ) -> None:
     set_mode_policies(clocked_backend.service)
 
@@ -189,6 +225,6 @@ def test_random_sequences_follow_the_model_and_replay_the_same(
     )
     @given(mode=st.sampled_from(model.MODES), script=steps())
     def check(mode: str, script: list[Step]) -> None:
-        run_example(clocked_backend, reader, mode, script)
+        run_example(clocked_backend, clock, reader, mode, script)
 
     check()

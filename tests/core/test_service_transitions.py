@@ -1,20 +1,25 @@
 """The transition table through the service, on SQLite and on PostgreSQL.
 
 Every reachable (mode, state) x every command, each cell on a call of its own; SQLite also
-runs each cell with an out-of-order and a future timestamp. Every answer is checked against
-the reference model and against what the store holds afterwards.
+runs each cell with an out-of-order, a future and an ancient timestamp (further back than
+the allowed backdating: `past_timestamp` for a new call, `out_of_order` first on a call).
+Every answer is checked against the reference model and against what the store holds
+afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import FutureTimestamp, UnknownCall
+from domain.errors import FutureTimestamp, PastTimestamp, UnknownCall
 from domain.rules import Command
-from recaudit.bootstrap import Backend
+from recaudit.bootstrap import Backend, build
 from recaudit.core.service import CallResult, RecordingService
+from recaudit.settings import Settings
 from tests.core import model
 from tests.core.helpers import (
     FakeClock,
@@ -28,12 +33,17 @@ from tests.core.helpers import (
 
 STEP = 1_000
 PAST_TIMINGS = ("on_time",)
-ALL_TIMINGS = ("on_time", "early", "late")
+ALL_TIMINGS = ("on_time", "early", "late", "ancient")
 
 
 def late() -> datetime:
     """Well beyond the real clock plus any skew."""
     return datetime.now(UTC) + timedelta(hours=1)
+
+
+def ancient() -> datetime:
+    """Further back than the default backdating bound allows."""
+    return datetime.now(UTC) - Settings().max_backdate - timedelta(days=1)
 
 
 def start(service: RecordingService, call_id: str, mode: str, at: datetime) -> CallResult:
@@ -56,7 +66,9 @@ def bring_to(service: RecordingService, call_id: str, mode: str, path: str) -> i
 def expected_code(mode: str, state: str, command: str, timing: str) -> str | None:
     code = model.rule_code(mode, state, command)
     if code is None and timing != "on_time":
-        return {"early": "out_of_order", "late": "future_timestamp"}[timing]
+        # Out of order comes before the clock's bounds: an ancient time is early too.
+        return {"early": "out_of_order", "late": "future_timestamp",
+                "ancient": "out_of_order"}[timing]
     return code
 
 
@@ -67,7 +79,8 @@ def check_existing_cell(backend: Backend, mode: str, path: str, command: str, ti
     state = model.state_of_path(mode, path)
     version = service.call(call_id).status.version
     head = store.head()
-    at = {"on_time": at_ms(last + STEP), "early": at_ms(last - 1), "late": late()}[timing]
+    at = {"on_time": at_ms(last + STEP), "early": at_ms(last - 1), "late": late(),
+          "ancient": ancient()}[timing]
 
     if command == "start_call":
         result = start(service, call_id, mode, at)
@@ -102,14 +115,14 @@ def check_new_call_cell(backend: Backend, mode: str, command: str, timing: str) 
     service, store = backend.service, backend.store
     call_id = f"{mode}.new.{command}.{timing}"
     head = store.head()
-    at = late() if timing == "late" else at_ms(0)
+    at = {"late": late(), "ancient": ancient()}.get(timing, at_ms(0))
     if command != "start_call":
         with pytest.raises(UnknownCall, match=call_id):
             service.command(call_id, Command(command), by="agent-1", at=at)
         assert_nothing_stored(store, head)
         return
-    if timing == "late":
-        with pytest.raises(FutureTimestamp):
+    if timing in ("late", "ancient"):
+        with pytest.raises(FutureTimestamp if timing == "late" else PastTimestamp):
             start(service, call_id, mode, at)
         assert_nothing_stored(store, head)
         return
@@ -178,3 +191,71 @@ def test_a_refusal_answers_with_the_call_as_it_stands(backend: Backend) -> None:
     assert [(r.command, r.code, r.by) for r in timeline.rejected] == [
         ("pause", "not_permitted", "supervisor")
     ]
+
+
+BACKDATE_MS = 60_000
+
+
+@pytest.fixture
+def backdated(settings: Settings, clock: FakeClock) -> Iterator[Backend]:
+    """A clocked backend on which a client time may be at most a minute behind the clock."""
+    built = build(replace(settings, max_backdate=timedelta(milliseconds=BACKDATE_MS)),
+                  clock=clock)
+    set_mode_policies(built.service)
+    yield built
+    built.close()
+
+
+def test_past_timestamp_on_an_existing_call_is_recorded_with_the_receive_time(
+    backdated: Backend, clock: FakeClock
+) -> None:
+    service, store = backdated.service, backdated.store
+    start(service, "c1", "on_demand", at_ms(clock.ms))
+    clock.set(clock.ms + 10 * BACKDATE_MS)  # the call has outlived the bound
+    head = store.head()
+    claimed = at_ms(clock.ms - BACKDATE_MS - 1)  # after the call's last event, yet too old
+    result = service.command("c1", Command.START, by="agent-1", at=claimed)
+    assert result.refusal is not None and result.refusal.value == "past_timestamp"
+    event = assert_one_rejection(store, head, call_id="c1", command="start",
+                                 code="past_timestamp", state="off")
+    assert (event.fields["at"], event.fields["received_at"]) == (claimed, clock())
+    edge = service.command("c1", Command.START, by="agent-1", at=at_ms(clock.ms - BACKDATE_MS))
+    assert edge.refusal is None  # exactly the bound is accepted
+
+
+def test_out_of_order_beats_past_timestamp(backdated: Backend, clock: FakeClock) -> None:
+    service, store = backdated.service, backdated.store
+    start(service, "c1", "on_demand", at_ms(clock.ms))
+    clock.set(clock.ms + 10 * BACKDATE_MS)
+    head = store.head()
+    too_early = at_ms(clock.ms - 20 * BACKDATE_MS)  # before the call started, and too old
+    result = service.command("c1", Command.START, by="agent-1", at=too_early)
+    assert result.refusal is not None and result.refusal.value == "out_of_order"
+    assert_one_rejection(store, head, call_id="c1", command="start", code="out_of_order",
+                         state="off")
+
+
+def test_a_call_cannot_start_further_back_than_the_bound(backdated: Backend,
+                                                        clock: FakeClock) -> None:
+    head = backdated.store.head()
+    with pytest.raises(PastTimestamp, match="earlier than the server clock allows"):
+        start(backdated.service, "c1", "on_demand", at_ms(clock.ms - BACKDATE_MS - 1))
+    assert_nothing_stored(backdated.store, head)
+    with pytest.raises(UnknownCall):
+        backdated.service.call("c1")
+    assert start(backdated.service, "c2", "on_demand", at_ms(clock.ms - BACKDATE_MS)).refusal \
+        is None
+
+
+def test_every_refusal_keeps_the_server_receive_time(clocked_backend: Backend,
+                                                    clock: FakeClock) -> None:
+    service, store = clocked_backend.service, clocked_backend.store
+    set_mode_policies(service)
+    start(service, "c1", "always_on", at_ms(0))
+    head = store.head()
+    claimed = datetime(9999, 12, 1, tzinfo=UTC)
+    assert service.command("c1", Command.PAUSE, by="agent-1").refusal is not None
+    assert service.command("c1", Command.END, by="agent-1", at=claimed).refusal is not None
+    rejected = [s.event.fields for s in stored(store, head) if s.event]
+    assert [(f["code"], f["at"], f["received_at"]) for f in rejected] == [
+        ("not_permitted", clock(), clock()), ("future_timestamp", claimed, clock())]

@@ -120,6 +120,48 @@ def test_a_reason_may_hold_tabs_and_line_breaks(make_backend: BackendFactory) ->
     assert answer.status_code == 200, answer.text
 
 
+# Characters that change how the text around them is shown, or hide in it.
+SPOOFING = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+            "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u2028", "\u2029", "\u2060",
+            "\ufeff", "\u206a", "\ufffb"]
+
+
+@pytest.mark.parametrize("char", SPOOFING, ids=[f"U+{ord(c):04X}" for c in SPOOFING])
+def test_bidi_and_invisible_formatting_is_refused_in_every_text_field(
+        make_backend: BackendFactory, char: str) -> None:
+    backend = make_backend()
+    backend.service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="setup")
+    backend.service.start_call(call_id="c1", org_id="acme", agent_id="bob", direction="inbound")
+    http, head = TestClient(backend.app), backend.store.head()
+    spoofed = f"admin{char}nimda"
+    requests = [
+        ("by", "POST", "/calls/c1/recording/start", {"by": spoofed}),
+        ("by", "POST", "/calls/c1/end", {"by": spoofed}),
+        ("changed_by", "PUT", "/policies/acme", {"mode": "always_on", "changed_by": spoofed}),
+        ("reason", "PUT", "/policies/acme", {"mode": "always_on", "changed_by": "root",
+                                             "reason": f"line\n{spoofed}"}),
+        ("reason", "PUT", "/policies/acme/agents/bob", {"mode": "always_on",
+                                                        "changed_by": "root", "reason": spoofed}),
+    ]
+    for field, method, path, body in requests:
+        answer = http.request(method, path, json=body)
+        assert error_of(answer) == (422, "invalid_request"), (field, answer.text)
+        error = answer.json()["error"]
+        assert error["fields"] == [field]
+        assert error["message"].startswith(f"{field}: ")
+        assert f"found U+{ord(char):04X} " in error["message"], error["message"]
+    assert backend.store.head() == head
+    assert backend.service.call("c1").status.state.value == "off"
+
+
+def test_joiners_that_scripts_need_are_kept(make_backend: BackendFactory) -> None:
+    backend = make_backend()
+    name = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb"
+    answer = TestClient(backend.app).put("/policies/acme", json={
+        "mode": "always_on", "changed_by": name, "reason": name})
+    assert answer.status_code == 200, answer.text
+
+
 @pytest.mark.parametrize("call_id", ["a b", "a/b", "-lead", "x" * 129, "é", "a\nb", "a;drop"])
 def test_ids_outside_the_charset_are_refused(make_backend: BackendFactory, call_id: str) -> None:
     backend = make_backend()
@@ -160,12 +202,20 @@ def test_timestamps_outside_the_storable_range_are_refused(make_backend: Backend
     assert backend.segments is not None and backend.segments.held_bytes() == 0
 
 
-def test_deeply_nested_json_is_a_bad_request(
-        open_or_secured: tuple[Backend, dict[str, str]]) -> None:
-    """Once answered 500 with tokens on: the gate's JSON reading hit the recursion limit."""
+@pytest.mark.parametrize(("body", "says"), [
+    (b"[" * 8000 + b"]" * 8000, "nests too deeply"),
+    (b'{"mode": "always_on", "changed_by": "r\xffot"}', "is not UTF-8 text"),
+])
+def test_an_unreadable_body_is_refused_like_any_bad_body(
+        open_or_secured: tuple[Backend, dict[str, str]], body: bytes, says: str) -> None:
+    """Deep nesting once answered 500 with tokens on (the gate's JSON reading hit the
+    recursion limit), then 400 where every other bad body answers 422."""
     backend, headers = open_or_secured
     http, head = TestClient(backend.app), backend.store.head()
-    answer = http.put("/policies/acme", content=b"[" * 8000 + b"]" * 8000,
+    answer = http.put("/policies/acme", content=body,
                       headers={**headers, "content-type": "application/json"})
-    assert error_of(answer) == (400, "invalid_request")
+    assert error_of(answer) == (422, "invalid_request")
+    error = answer.json()["error"]
+    assert error["fields"] == ["body"]
+    assert error["message"].startswith(f"body: {says}") and "JSON object" in error["message"]
     assert backend.store.head() == head

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from domain.rules import Mode
@@ -41,6 +43,21 @@ def test_starting_a_call_with_a_foreign_call_id_records_nothing(secured: Secured
     assert secured.head() == head
     status = secured.backend.service.call(foreign).status
     assert (status.org_id, status.agent_id) == ("globex", "gil")
+
+
+def test_concurrent_starts_with_a_foreign_call_id_record_nothing(secured: Secured) -> None:
+    """Ten at once, some racing the gate's look-up of the call: the same answer for all."""
+    foreign = secured.new_call("globex", "gil")
+    head = secured.head()
+    body = {"call_id": foreign, "org_id": "acme", "agent_id": "amy", "direction": "inbound"}
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(
+            lambda _: secured.request("supervisor-acme", "POST", "/calls", json=body),
+            range(10)))
+    assert [error_of(a) for a in answers] == [(409, "call_id_taken")] * 10
+    assert not any("globex" in a.text or "gil" in a.text for a in answers)
+    assert secured.head() == head
+    assert secured.backend.service.timeline(foreign).to_json()["rejected"] == []
 
 
 def test_an_own_call_id_reused_is_the_usual_refusal(secured: Secured) -> None:

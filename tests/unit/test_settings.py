@@ -18,6 +18,7 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.data_dir == Path("recaudit-data")
     assert settings.postgres_url is None
     assert settings.clock_skew == timedelta(seconds=5)
+    assert settings.max_backdate == timedelta(milliseconds=315_576_000_000)  # ten years
     assert settings.group_commit_max == 256
     env = settings.event_store_env()
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
@@ -29,6 +30,7 @@ def test_values_from_the_environment_and_overrides() -> None:
         {
             "RECAUDIT_DATA_DIR": "here",
             "RECAUDIT_CLOCK_SKEW_MS": "250",
+            "RECAUDIT_MAX_BACKDATE_MS": "86400000",
             "RECAUDIT_GROUP_COMMIT_MAX": "8",
             "RECAUDIT_POSTGRES_URL": "",
         },
@@ -37,6 +39,7 @@ def test_values_from_the_environment_and_overrides() -> None:
     )
     assert settings.data_dir == Path("there")
     assert settings.clock_skew == timedelta(milliseconds=250)
+    assert settings.max_backdate == timedelta(days=1)
     assert settings.group_commit_max == 8
     assert settings.postgres_url is None
 
@@ -53,6 +56,10 @@ def test_settings_are_frozen() -> None:
         ({"RECAUDIT_CLOCK_SKEW_MS": "-1"}, "RECAUDIT_CLOCK_SKEW_MS must not be negative"),
         ({"RECAUDIT_CLOCK_SKEW_MS": "5s"}, "RECAUDIT_CLOCK_SKEW_MS must be a whole number"),
         ({"RECAUDIT_CLOCK_SKEW_MS": "1.5"}, "RECAUDIT_CLOCK_SKEW_MS must be a whole number"),
+        ({"RECAUDIT_MAX_BACKDATE_MS": "0"}, "RECAUDIT_MAX_BACKDATE_MS must be between 1 and"),
+        ({"RECAUDIT_MAX_BACKDATE_MS": "-5"}, "RECAUDIT_MAX_BACKDATE_MS must be between 1 and"),
+        ({"RECAUDIT_MAX_BACKDATE_MS": "1577880000001"}, "RECAUDIT_MAX_BACKDATE_MS must be betw"),
+        ({"RECAUDIT_MAX_BACKDATE_MS": "10y"}, "RECAUDIT_MAX_BACKDATE_MS must be a whole number"),
         ({"RECAUDIT_GROUP_COMMIT_MAX": "0"}, "RECAUDIT_GROUP_COMMIT_MAX must be at least 1"),
         ({"RECAUDIT_GROUP_COMMIT_MAX": "-3"}, "RECAUDIT_GROUP_COMMIT_MAX must be at least 1"),
         ({"RECAUDIT_GROUP_COMMIT_MAX": "many"}, "RECAUDIT_GROUP_COMMIT_MAX must be a whole"),
