@@ -23,6 +23,39 @@ SELECT timeline FROM {db:Identifier}.calls FINAL
 WHERE call_id = {call_id:String}
 """
 
+# A page of call summaries, newest first, by keyset on (started_at, call_id): every filter
+# is a bound parameter, NULL when not asked for; the cursor's key bounds the page. Times
+# are bound as epoch milliseconds (`from_ms` is 0 when not asked: no call starts before
+# 1970). One row more than the page is read, to know whether another page follows.
+CALL_SUMMARIES = """
+SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
+       recording_ms, paused_ms, off_ms, refusals, longest_pause_ms, legal_hold,
+       toUnixTimestamp64Milli(started_at) AS started_ms
+FROM {db:Identifier}.calls FINAL
+WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
+  AND ({agent_id:Nullable(String)} IS NULL OR agent_id = {agent_id:Nullable(String)})
+  AND ({mode:Nullable(String)} IS NULL OR mode = {mode:Nullable(String)})
+  AND ({state:Nullable(String)} IS NULL OR state = {state:Nullable(String)})
+  AND started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND ({to_ms:Nullable(Int64)} IS NULL
+       OR started_at < fromUnixTimestamp64Milli({to_at:Int64}, 'UTC'))
+  AND startsWith(call_id, {prefix:String})
+  AND ({refused:Nullable(Bool)} IS NULL OR (refusals > 0) = {refused:Nullable(Bool)})
+  AND longest_pause_ms >= {min_pause_ms:Int64}
+  AND ({legal_hold:Nullable(Bool)} IS NULL OR legal_hold = {legal_hold:Nullable(Bool)})
+  AND ({after_ms:Nullable(Int64)} IS NULL
+       OR (started_at, call_id) < (fromUnixTimestamp64Milli({after_at:Int64}, 'UTC'),
+                                   {after_id:String}))
+ORDER BY started_at DESC, call_id DESC
+LIMIT {rows:UInt32}
+"""
+
+POLICY_ORGS = """
+SELECT DISTINCT key AS org_id FROM {db:Identifier}.events
+WHERE stream = 'policy'
+ORDER BY org_id
+"""
+
 APPLIED_POSITION = """
 SELECT position FROM {db:Identifier}.positions FINAL
 WHERE consumer = {consumer:String}

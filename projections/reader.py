@@ -1,4 +1,5 @@
-"""The timeline read from ClickHouse: one point lookup of the call's summary row."""
+"""Reads from ClickHouse: a call's timeline (one point lookup of its summary row), and
+pages of call summaries (a keyset over the `calls` table, newest first)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,23 @@ from projections import queries
 from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
-from projections.utc import from_millis, optional_from_millis
-from recaudit.core.readmodel import ProjectionBehind, ProjectionUnavailable
-from recaudit.core.views import TimelineView
+from projections.utc import aware, from_millis, optional_from_millis, to_millis
+from recaudit.core.readmodel import (
+    CallKey,
+    CallPage,
+    CallQuery,
+    ProjectionBehind,
+    ProjectionUnavailable,
+)
+from recaudit.core.views import CallSummary, TimelineView
 
 DEFAULT_WAIT = 5.0
 RECHECK_EVERY = 0.05
 
 
 class ClickHouseTimelineReader:
-    """`recaudit.core.readmodel.TimelineReader` over the projection tables of one database."""
+    """`recaudit.core.readmodel.TimelineReader` and `Listings` over the projection tables
+    of one database."""
 
     def __init__(self, client: Callable[[], Client], database: str, *,
                  consumer: str = DEFAULT_NAME, progress: Progress | None = None,
@@ -38,15 +46,30 @@ class ClickHouseTimelineReader:
         self.wait = wait
 
     def timeline(self, call_id: str, min_position: int | None = None) -> TimelineView:
-        try:
-            if min_position is not None:
-                self._wait_for(min_position)
-            rows = self._query(queries.TIMELINE, call_id=call_id)
-        except (ClickHouseError, ProjectionError) as exc:
-            raise ProjectionUnavailable(f"the timeline projection cannot be read: {exc}") from exc
+        rows = self._read(min_position, queries.TIMELINE, call_id=call_id)
         if not rows:
             raise UnknownCall(call_id)
         return view_of(rows[0]["timeline"])
+
+    def calls(self, query: CallQuery, min_position: int | None = None) -> CallPage:
+        rows = self._read(min_position, queries.CALL_SUMMARIES, **call_parameters(query))
+        page = [summary_of(row) for row in rows[:query.limit]]
+        more = len(rows) > query.limit
+        last = rows[query.limit - 1] if more else None
+        return CallPage(tuple(page),
+                        CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
+
+    def policy_orgs(self) -> list[str]:
+        return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]
+
+    def _read(self, min_position: int | None, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """The rows of `sql` once `min_position` (if given) is applied."""
+        try:
+            if min_position is not None:
+                self._wait_for(min_position)
+            return self._query(sql, **params)
+        except (ClickHouseError, ProjectionError) as exc:
+            raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
 
     def applied_position(self) -> int:
         rows = self._query(queries.APPLIED_POSITION, consumer=self.consumer)
@@ -85,4 +108,40 @@ def view_of(document: str) -> TimelineView:
         mode=Mode(call["mode"]), started_at=from_millis(call["started_at"]),
         ended_at=optional_from_millis(call["ended_at"]), intervals=intervals,
         rejected=rejected,
+    )
+
+
+def call_parameters(query: CallQuery) -> dict[str, Any]:
+    """The bound parameters of `queries.CALL_SUMMARIES` for `query` (None: no filter)."""
+    def millis(at: Any) -> int | None:
+        return None if at is None else to_millis(at)
+
+    after = query.after
+    return {
+        "org_ids": list(query.org_ids or ()),
+        "agent_id": query.agent_id,
+        "mode": query.mode.value if query.mode else None,
+        "state": query.state.value if query.state else None,
+        "from_ms": millis(query.started_from) or 0,
+        "to_ms": millis(query.started_to), "to_at": millis(query.started_to) or 0,
+        "prefix": query.call_id_prefix or "",
+        "refused": query.refused,
+        "min_pause_ms": query.min_pause_ms or 0,
+        "legal_hold": query.legal_hold,
+        "after_ms": after.started_ms if after else None,
+        "after_at": after.started_ms if after else 0,
+        "after_id": after.call_id if after else "",
+        "rows": query.limit + 1,
+    }
+
+
+def summary_of(row: dict[str, Any]) -> CallSummary:
+    ended = row["ended_at"]
+    return CallSummary(
+        call_id=row["call_id"], org_id=row["org_id"], agent_id=row["agent_id"],
+        mode=Mode(row["mode"]), state=CallState(row["state"]),
+        started_at=aware(row["started_at"]), ended_at=aware(ended) if ended else None,
+        recording_ms=int(row["recording_ms"]), paused_ms=int(row["paused_ms"]),
+        off_ms=int(row["off_ms"]), refusals=int(row["refusals"]),
+        longest_pause_ms=int(row["longest_pause_ms"]), legal_hold=bool(row["legal_hold"]),
     )

@@ -130,12 +130,27 @@ SHORT_LIVED_OLD_PARTS = tuple(
     for table in ("events", "intervals", "calls", "positions")
 )
 
+# The list of calls (newest first, keyset on started_at and call_id, filtered by
+# organisation and agent): the legal-hold flag it shows, and skip indexes that let a page
+# read only the granules near its key (started_at, org_id and agent_id never change for a
+# call, so skipping granules is safe under FINAL). Existing parts get the indexes too.
+CALL_LIST = (
+    "ALTER TABLE {db:Identifier}.calls ADD COLUMN IF NOT EXISTS legal_hold Bool DEFAULT false",
+    "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_started_at started_at "
+    "TYPE minmax GRANULARITY 1",
+    "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_org_agent (org_id, agent_id) "
+    "TYPE bloom_filter GRANULARITY 1",
+    "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_started_at",
+    "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_org_agent",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw events, one row per published event", (EVENTS,)),
     Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
     Migration(3, "call summaries with each call's timeline", (CALLS,)),
     Migration(4, "consumer positions", (POSITIONS,)),
     Migration(5, "drop replaced parts after 30 s instead of 8 min", SHORT_LIVED_OLD_PARTS),
+    Migration(6, "the list of calls: legal-hold flag, skip indexes", CALL_LIST),
 )
 
 

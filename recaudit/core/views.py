@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.call import Call
@@ -62,6 +62,49 @@ class CallStatus:
             "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
             "version": self.version,
             "position": position,
+        }
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """One row of the list of calls: who, when, how long, and how it was recorded."""
+
+    call_id: str
+    org_id: str
+    agent_id: str
+    mode: Mode
+    state: CallState
+    started_at: datetime
+    ended_at: datetime | None
+    recording_ms: int
+    paused_ms: int
+    off_ms: int
+    refusals: int
+    longest_pause_ms: int
+    legal_hold: bool = False
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at) // timedelta(milliseconds=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "org_id": self.org_id,
+            "agent_id": self.agent_id,
+            "mode": self.mode.value,
+            "state": self.state.value,
+            "started_at": iso_millis(self.started_at),
+            "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
+            "duration_ms": self.duration_ms,
+            "recording_ms": self.recording_ms,
+            "paused_ms": self.paused_ms,
+            "off_ms": self.off_ms,
+            "refusals": self.refusals,
+            "longest_pause_ms": self.longest_pause_ms,
+            "legal_hold": self.legal_hold,
         }
 
 

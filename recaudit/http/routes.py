@@ -32,7 +32,9 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("PUT", "/policies/{org_id}"): _SET_POLICY,
     ("PUT", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
     ("GET", "/policies/{org_id}"): RouteRule(Action.READ_POLICY, Target.ORG_PATH),
+    ("GET", "/policies"): RouteRule(Action.READ_POLICY, Target.LISTING),
     ("POST", "/calls"): RouteRule(Action.START_CALL, Target.NEW_CALL),
+    ("GET", "/calls"): RouteRule(Action.READ_CALL, Target.LISTING),
     **{("POST", path): _COMMAND for path in COMMAND_PATHS.values()},
     ("GET", "/calls/{call_id}"): _READ_CALL,
     ("GET", "/calls/{call_id}/timeline"): _READ_CALL,
@@ -47,8 +49,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/health"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
+    ("GET", "/docs/assets/{path:path}"),
 })
 
 # Routes whose body is streamed to the route, which bounds it itself (audio chunks).
