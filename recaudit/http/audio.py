@@ -24,6 +24,7 @@ from consumers.segments.desk import SegmentDesk
 from consumers.segments.errors import ChunkTooLarge, InvalidAudio, UnsupportedMediaType
 from domain.clock import iso_millis
 from domain.ids import ID_PATTERN
+from recaudit.http import models
 from recaudit.http.api import in_range
 
 MEDIA_TYPE = "audio/l16"
@@ -32,8 +33,10 @@ _TIMESTAMP = TypeAdapter(datetime)
 
 
 def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
-    @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST)
+    @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST,
+              response_model=models.ChunkAccepted, tags=["audio"])
     async def post_audio(call_id: CallIdPath, request: Request) -> JSONResponse:
+        """Send a chunk of the call's audio; only samples in recording intervals are kept."""
         declared = check_content_type(request.headers.get("content-type"))
         rate = parse_rate(request.query_params.get("rate"), declared)
         at = parse_at(request.query_params.get("at"))
@@ -50,17 +53,26 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
             202,
         )
 
-    @app.get("/calls/{call_id}/recordings")
+    @app.get("/calls/{call_id}/recordings", response_model=list[models.Manifest],
+             tags=["audio"])
     def get_recordings(call_id: CallIdPath) -> JSONResponse:
+        """The manifests of the call's recordings, by number, finished or not."""
         return JSONResponse(library.recordings(desk, call_id))
 
-    @app.get("/calls/{call_id}/recordings/{recording_no}.wav")
+    @app.get("/calls/{call_id}/recordings/{recording_no}.wav", tags=["audio"],
+             response_class=StreamingResponse, responses=WAV_ANSWER)
     def get_wav(call_id: CallIdPath, recording_no: int) -> StreamingResponse:
+        """The recording as a WAV file (for an open recording, the audio decided so far)."""
         size, body = library.wav(desk, call_id, recording_no)
         return StreamingResponse(
             body, media_type="audio/wav", headers={"Content-Length": str(size)}
         )
 
+
+WAV_ANSWER: dict[int | str, dict[str, Any]] = {200: {
+    "description": "the recording, 16-bit PCM mono",
+    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+}}
 
 # The route reads its query and body itself (raw PCM); this documents them.
 AUDIO_REQUEST: dict[str, Any] = {
