@@ -12,7 +12,13 @@ from typing import Protocol
 
 from domain.call import Call, CommandRequest, Outcome
 from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
-from domain.errors import FutureTimestamp, NoPolicy, UnknownCall, UnknownPolicy
+from domain.errors import (
+    FutureTimestamp,
+    NoPolicy,
+    UnknownCall,
+    UnknownOverride,
+    UnknownPolicy,
+)
 from domain.ids import call_stream_id, policy_stream_id
 from domain.policy import Policy, Setting
 from domain.rules import Command, Mode, PauseBehavior, Refusal
@@ -91,6 +97,21 @@ class RecordingService:
             )
             result = PolicyResult(PolicySnapshot.of(policy), setting)
             return lambda _positions: result
+
+        return self.committer.run(job)
+
+    def remove_override(self, org_id: str, agent_id: str, *, changed_by: str,
+                        reason: str | None = None) -> PolicySnapshot:
+        """Remove the agent's override (UnknownOverride if it has none, recording nothing);
+        calls already running keep their mode."""
+        def job(uow: UnitOfWork) -> Callable[[Positions], PolicySnapshot]:
+            policy = uow.get(policy_stream_id(org_id), cached=False)
+            if policy is None:
+                raise UnknownOverride(org_id, agent_id)
+            policy.remove_override(agent_id=agent_id, changed_by=changed_by, reason=reason,
+                                   at=self.clock())
+            snapshot = PolicySnapshot.of(policy)
+            return lambda _positions: snapshot
 
         return self.committer.run(job)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.call import Call
 from domain.clock import iso_millis
-from domain.policy import Policy, Setting
+from domain.policy import Change, OverrideRemoval, Policy, Setting
 from domain.rules import INDICATOR, CallState, Mode, PauseBehavior, allowed_actions
 from domain.timeline import Interval, Rejection
 
@@ -114,7 +114,7 @@ class PolicySnapshot:
     version: int
     org_setting: Setting | None
     overrides: tuple[tuple[str, Setting], ...]
-    history: tuple[Setting, ...]
+    history: tuple[Change, ...]
 
     @classmethod
     def of(cls, policy: Policy) -> PolicySnapshot:
@@ -138,7 +138,14 @@ class PolicySnapshot:
         }
 
 
-def setting_json(setting: Setting) -> dict[str, Any]:
+def setting_json(setting: Change) -> dict[str, Any]:
+    """A setting, or the removal of an override (no mode, and `removed: true`)."""
+    if isinstance(setting, OverrideRemoval):
+        return {
+            "mode": None, "pause_behavior": None, "agent_id": setting.agent_id,
+            "changed_by": setting.changed_by, "reason": setting.reason,
+            "at": iso_millis(setting.at), "version": setting.version, "removed": True,
+        }
     return {
         "mode": setting.mode.value,
         "pause_behavior": setting.pause_behavior.value,

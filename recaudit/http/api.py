@@ -86,6 +86,11 @@ class PolicyBody(Strict):
     pause_behavior: PauseBehavior = PauseBehavior.SKIP
 
 
+class RemovalBody(Strict):
+    changed_by: Actor
+    reason: Reason | None = None
+
+
 class StartCallBody(Strict):
     call_id: Id
     org_id: Id
@@ -188,6 +193,16 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             {"org_id": org_id, "agent_id": agent_id, **setting_json(result.setting)}
             | {"version": result.policy.version}
         )
+
+    @app.delete("/policies/{org_id}/agents/{agent_id}", response_model=models.Policy,
+                tags=["policies"])
+    def delete_override(org_id: OrgIdPath, agent_id: AgentIdPath,
+                        body: RemovalBody) -> JSONResponse:
+        """Remove one agent's override: its next calls take the organisation's mode
+        (calls already running keep theirs). The removal is recorded in the history."""
+        policy = service.remove_override(org_id, agent_id, changed_by=body.changed_by,
+                                         reason=body.reason)
+        return JSONResponse(policy.to_json())
 
     @app.get("/policies/{org_id}", response_model=models.Policy, tags=["policies"])
     def get_policy(org_id: OrgIdPath) -> JSONResponse:

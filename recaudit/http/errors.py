@@ -34,6 +34,7 @@ from domain.errors import (
     IdempotencyConflict,
     NoPolicy,
     UnknownCall,
+    UnknownOverride,
     UnknownPolicy,
 )
 from recaudit.access.errors import (
@@ -68,6 +69,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     CommandRefused: Answer(409, "command_refused"),
     UnknownCall: Answer(404, "unknown_call"),
     UnknownPolicy: Answer(404, "no_policy"),
+    UnknownOverride: Answer(404, "unknown_override"),
     NoPolicy: Answer(409, "no_policy"),
     IdempotencyConflict: Answer(409, "idempotency_conflict"),
     FutureTimestamp: Answer(409, "future_timestamp"),

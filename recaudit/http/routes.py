@@ -31,6 +31,7 @@ _READ_CALL = RouteRule(Action.READ_CALL, Target.CALL)
 ROUTES: dict[tuple[str, str], RouteRule] = {
     ("PUT", "/policies/{org_id}"): _SET_POLICY,
     ("PUT", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
+    ("DELETE", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
     ("GET", "/policies/{org_id}"): RouteRule(Action.READ_POLICY, Target.ORG_PATH),
     ("GET", "/policies"): RouteRule(Action.READ_POLICY, Target.LISTING),
     ("POST", "/calls"): RouteRule(Action.START_CALL, Target.NEW_CALL),
