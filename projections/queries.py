@@ -63,10 +63,28 @@ WHERE consumer = {consumer:String}
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """A parameter of an analyst query: its name, what kind of value, and what it means.
+
+    Kinds: `date` (YYYY-MM-DD), `seconds` (a whole number of seconds, 0 to 2**32-1), `id`
+    (a call id) and `time` (RFC 3339 with an offset). Callers check values before binding.
+    """
+
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
 class AnalystQuery:
     name: str
     title: str
     sql: str
+    parameters: tuple[Parameter, ...] = ()
+
+    def describe(self) -> str:
+        given = ", ".join(f"`{p.name}` ({p.kind}: {p.description})" for p in self.parameters)
+        return f"`{self.name}`: {self.title}" + (f"; parameters {given}" if given else "")
 
 
 SECONDS_PER_AGENT_PER_DAY = AnalystQuery(
@@ -91,6 +109,8 @@ WHERE ms > 0 AND day BETWEEN {from_day:Date} AND {to_day:Date}
 GROUP BY org_id, agent_id, day
 ORDER BY org_id, agent_id, day
 """,
+    (Parameter("from_day", "date", "the first day (UTC)"),
+     Parameter("to_day", "date", "the last day (UTC), included")),
 )
 
 LONG_PAUSES = AnalystQuery(
@@ -102,6 +122,7 @@ FROM {db:Identifier}.calls FINAL
 WHERE longest_pause_ms > {seconds:UInt32} * 1000
 ORDER BY longest_pause_ms DESC, call_id
 """,
+    (Parameter("seconds", "seconds", "list calls with a pause longer than this"),),
 )
 
 ALWAYS_ON_GAPS = AnalystQuery(
@@ -139,6 +160,8 @@ WHERE call_id = {call_id:String}
 ORDER BY interval_no DESC
 LIMIT 1
 """,
+    (Parameter("call_id", "id", "the call"),
+     Parameter("at", "time", "the moment asked about")),
 )
 
 ANALYST_QUERIES = (
@@ -150,11 +173,21 @@ ANALYST_QUERIES = (
 )
 
 
+ANALYST_BY_NAME = {query.name: query for query in ANALYST_QUERIES}
+
+
 def run(client: Client, database: str, query: AnalystQuery, **params: Any) -> list[dict[str, Any]]:
     """The rows of an analyst query, as dicts; times come back UTC-aware."""
+    return run_with_columns(client, database, query, **params)[1]
+
+
+def run_with_columns(client: Client, database: str, query: AnalystQuery,
+                     **params: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The column names and the rows of an analyst query (see `run`)."""
     result = client.query(query.sql, parameters={"db": check_identifier(database), **params})
-    return [
+    rows = [
         {name: aware(value) if isinstance(value, datetime) else value
          for name, value in row.items()}
         for row in result.named_results()
     ]
+    return list(result.column_names), rows

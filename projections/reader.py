@@ -59,6 +59,14 @@ class ClickHouseTimelineReader:
         return CallPage(tuple(page),
                         CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
 
+    def analyst(self, query: queries.AnalystQuery,
+                params: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        """The columns and rows of an analyst query, with its parameters checked already."""
+        try:
+            return queries.run_with_columns(self._client(), self.database, query, **params)
+        except (ClickHouseError, ProjectionError) as exc:
+            raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
     def policy_orgs(self) -> list[str]:
         return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]
 

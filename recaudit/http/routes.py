@@ -43,6 +43,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/calls/{call_id}/recordings/{recording_no}.wav"): _READ_CALL,
     ("POST", "/calls/{call_id}/audio"): RouteRule(Action.SEND_AUDIO, Target.CALL),
     ("POST", "/admin/projections/rebuild"): RouteRule(Action.REBUILD, Target.NONE),
+    ("GET", "/analytics/{name}"): RouteRule(Action.ANALYTICS, Target.NONE),
 }
 
 # Answered to anyone, token or not: liveness and the API's own description.
