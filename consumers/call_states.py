@@ -15,7 +15,7 @@ from pathlib import Path
 
 from consumers.framework import Consumer
 from domain import published
-from domain.published import PublishedEvent
+from domain.published import PublishedEvent, is_policy_type
 
 # A new call is off until its first recording event (a call that records from its start
 # gets an automatic RecordingStarted right after); every other move is the domain's table.
@@ -64,8 +64,8 @@ class CallStatesConsumer(Consumer):
 
     def _apply_one(self, event: PublishedEvent) -> None:
         f = event.fields
-        if event.type == "PolicySet":
-            if f["agent_id"] is None:
+        if is_policy_type(event.type):
+            if event.type == "PolicySet" and f["agent_id"] is None:
                 self._db.execute(
                     "INSERT INTO policy_state VALUES (?, ?, ?, ?) ON CONFLICT(org_id) DO UPDATE "
                     "SET mode = excluded.mode, version = excluded.version, "

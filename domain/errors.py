@@ -60,6 +60,15 @@ class UnknownPolicy(CommandRefused):
         super().__init__(f"no recording policy is set for organisation {org_id!r}")
 
 
+class UnknownOverride(CommandRefused):
+    """There is no override of this agent to remove; nothing was recorded."""
+
+    code = "unknown_override"
+
+    def __init__(self, org_id: str, agent_id: str) -> None:
+        super().__init__(f"organisation {org_id!r} has no override for agent {agent_id!r}")
+
+
 class FutureTimestamp(CommandRefused):
     """A new call cannot start in the future (there is no call yet to record it on)."""
 

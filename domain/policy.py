@@ -1,5 +1,8 @@
 """The policy aggregate: an organisation's recording mode, per-agent overrides, history.
 
+An override can be removed again (`remove_override`): the agent then takes the
+organisation's mode, and the removal is a change of its own in the history.
+
 A call snapshots the mode that applies to its agent (override first, then the
 organisation's mode) together with this aggregate's version when it starts.
 """
@@ -12,6 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain.errors import UnknownOverride
 from domain.ids import policy_stream_id
 from domain.rules import Mode, PauseBehavior
 from domain.stream import StreamAggregate
@@ -28,6 +32,20 @@ class Setting:
     reason: str | None
     at: datetime
     version: int
+
+
+@dataclass(frozen=True)
+class OverrideRemoval:
+    """The removal of one agent's override: the agent takes the organisation's mode again."""
+
+    agent_id: str
+    changed_by: str
+    reason: str | None
+    at: datetime
+    version: int
+
+
+Change = Setting | OverrideRemoval
 
 
 class Policy(StreamAggregate):
@@ -63,11 +81,26 @@ class Policy(StreamAggregate):
             else:
                 aggregate.overrides[self.agent_id] = setting
 
+    class OverrideRemoved(Aggregate.Event):
+        TOPIC = "recaudit.policy.OverrideRemoved"
+        org_id: str
+        agent_id: str
+        changed_by: str
+        reason: str | None
+        at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.overrides.pop(self.agent_id, None)
+            aggregate.history.append(OverrideRemoval(
+                agent_id=self.agent_id, changed_by=self.changed_by, reason=self.reason,
+                at=self.at, version=self.originator_version,
+            ))
+
     def __init__(self, *, org_id: str) -> None:
         self.org_id = org_id
         self.org_setting: Setting | None = None
         self.overrides: dict[str, Setting] = {}
-        self.history: list[Setting] = []
+        self.history: list[Change] = []
 
     @classmethod
     def open(cls, org_id: str) -> Policy:
@@ -93,7 +126,20 @@ class Policy(StreamAggregate):
             reason=reason,
             at=at,
         )
-        return self.history[-1]
+        setting = self.history[-1]
+        assert isinstance(setting, Setting)
+        return setting
+
+    def remove_override(self, *, agent_id: str, changed_by: str, reason: str | None,
+                        at: datetime) -> OverrideRemoval:
+        """Remove the agent's override; UnknownOverride (nothing recorded) if it has none."""
+        if agent_id not in self.overrides:
+            raise UnknownOverride(self.org_id, agent_id)
+        self.trigger_event(self.OverrideRemoved, org_id=self.org_id, agent_id=agent_id,
+                           changed_by=changed_by, reason=reason, at=at)
+        removal = self.history[-1]
+        assert isinstance(removal, OverrideRemoval)
+        return removal
 
     def setting_for(self, agent_id: str) -> Setting | None:
         """The setting a new call of this agent takes: its override, else the org's."""

@@ -25,11 +25,14 @@ CALL_EVENT_TYPES = (
     "CallEnded",
     "CommandRejected",
 )
-EVENT_TYPES = ("PolicySet", *CALL_EVENT_TYPES)
+# Policy events are keyed by their organisation, call events by their call.
+POLICY_EVENT_TYPES = ("PolicySet", "PolicyOverrideRemoved")
+EVENT_TYPES = (*POLICY_EVENT_TYPES, *CALL_EVENT_TYPES)
 
 # Stored topic -> published type. Topics not listed (PolicyCreated) stay inside.
 TOPIC_TYPES = {f"recaudit.call.{name}": name for name in CALL_EVENT_TYPES} | {
-    "recaudit.policy.PolicySet": "PolicySet"
+    "recaudit.policy.PolicySet": "PolicySet",
+    "recaudit.policy.OverrideRemoved": "PolicyOverrideRemoved",
 }
 
 # The state each call event leaves its call in: the one table the call aggregate, the
@@ -49,6 +52,7 @@ STATE_AFTER: dict[str, CallState] = {
 # The contract's fields of each type, beyond the envelope (position, key, version, recorded_at).
 FIELDS: dict[str, tuple[str, ...]] = {
     "PolicySet": ("org_id", "agent_id", "mode", "pause_behavior", "changed_by", "reason", "at"),
+    "PolicyOverrideRemoved": ("org_id", "agent_id", "changed_by", "reason", "at"),
     "CallStarted": (
         "call_id", "org_id", "agent_id", "direction", "mode", "policy_version",
         "pause_behavior", "at", "by", "command_id",
@@ -64,6 +68,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "call_id", "org_id", "command", "code", "state", "at", "by", "command_id", "received_at",
     ),
 }
+
+
+def is_policy_type(type_name: str) -> bool:
+    """Whether events of this type belong to an organisation's policy (not to a call)."""
+    return type_name in POLICY_EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def publish(topic: str, event: Any, position: int) -> PublishedEvent | None:
     if type_name is None:
         return None
     fields = {name: getattr(event, name) for name in FIELDS[type_name]}
-    key = fields["org_id"] if type_name == "PolicySet" else fields["call_id"]
+    key = fields["org_id"] if is_policy_type(type_name) else fields["call_id"]
     return PublishedEvent(
         type=type_name,
         position=position,

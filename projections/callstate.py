@@ -36,7 +36,7 @@ CALL_COLUMNS = (
     "call_id", "org_id", "agent_id", "direction", "mode", "policy_version", "pause_behavior",
     "started_at", "ended_at", "state", "recording_no",
     "recording_ms", "paused_ms", "off_ms", "pauses", "refusals", "longest_pause_ms",
-    "timeline", "version", "position",
+    "timeline", "version", "position", "legal_hold",
 )
 INTERVAL_COLUMNS = (
     "call_id", "interval_no", "state", "start_at", "end_at", "duration_ms", "recording_no",
@@ -148,7 +148,7 @@ class CallProjection:
             self.policy_version, self.pause_behavior, self.started_at, self.ended_at,
             self.state, self.recording_no, self.recording_ms, self.paused_ms, self.off_ms,
             self.pauses, len(self.rejected), self.longest_pause_ms, self.document(),
-            self.version, self.position,
+            self.version, self.position, False,  # no legal holds yet
         )
 
     def document(self) -> str:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.framework import Consumer
-from domain.published import PublishedEvent
+from domain.published import PublishedEvent, is_policy_type
 from projections.callstate import ENDED, CallProjection
 from projections.errors import ProjectionsReplaced
-from projections.rows import POLICY, event_row
+from projections.rows import event_row
 from projections.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class ProjectionConsumer(Consumer):
         self._load_missing(events)
         batch = _Batch()
         for event in events:
-            if event.type == POLICY:
+            if is_policy_type(event.type):
                 self._apply_policy(event, batch)
             else:
                 self._apply_call(event, batch)
@@ -194,8 +194,9 @@ class ProjectionConsumer(Consumer):
     # -- the cache of call states ----------------------------------------------------------
 
     def _load_missing(self, events: Sequence[PublishedEvent]) -> None:
-        calls = {e.key for e in events if e.type != POLICY and e.key not in self._calls}
-        orgs = {e.key for e in events if e.type == POLICY and e.key not in self._policies}
+        calls = {e.key for e in events
+                 if not is_policy_type(e.type) and e.key not in self._calls}
+        orgs = {e.key for e in events if is_policy_type(e.type) and e.key not in self._policies}
         if self._complete:
             calls &= self._evicted
             orgs = set()

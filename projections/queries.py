@@ -24,12 +24,68 @@ SELECT timeline, version FROM {db:Identifier}.calls FINAL
 WHERE call_id = {call_id:String}
 """
 
+# A page of call summaries, newest first, by keyset on (started_at, call_id): every filter
+# is a bound parameter, NULL when not asked for; the cursor's key bounds the page. Times
+# are bound as epoch milliseconds (`from_ms` is 0 when not asked: no call starts before
+# 1970). One row more than the page is read, to know whether another page follows.
+CALL_SUMMARIES = """
+SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
+       recording_ms, paused_ms, off_ms, refusals, longest_pause_ms, legal_hold,
+       toUnixTimestamp64Milli(started_at) AS started_ms
+FROM {db:Identifier}.calls FINAL
+WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
+  AND ({agent_id:Nullable(String)} IS NULL OR agent_id = {agent_id:Nullable(String)})
+  AND ({mode:Nullable(String)} IS NULL OR mode = {mode:Nullable(String)})
+  AND ({state:Nullable(String)} IS NULL OR state = {state:Nullable(String)})
+  AND started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND ({to_ms:Nullable(Int64)} IS NULL
+       OR started_at < fromUnixTimestamp64Milli({to_at:Int64}, 'UTC'))
+  AND startsWith(call_id, {prefix:String})
+  AND ({refused:Nullable(Bool)} IS NULL OR (refusals > 0) = {refused:Nullable(Bool)})
+  AND longest_pause_ms >= {min_pause_ms:Int64}
+  AND ({legal_hold:Nullable(Bool)} IS NULL OR legal_hold = {legal_hold:Nullable(Bool)})
+  AND ({after_ms:Nullable(Int64)} IS NULL
+       OR (started_at, call_id) < (fromUnixTimestamp64Milli({after_at:Int64}, 'UTC'),
+                                   {after_id:String}))
+ORDER BY started_at DESC, call_id DESC
+LIMIT {rows:UInt32}
+"""
+
+POLICY_ORGS = """
+SELECT DISTINCT key AS org_id FROM {db:Identifier}.events
+WHERE stream = 'policy'
+ORDER BY org_id
+"""
+
+APPLIED_POSITION = """
+SELECT position FROM {db:Identifier}.positions FINAL
+WHERE consumer = {consumer:String}
+"""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of an analyst query: its name, what kind of value, and what it means.
+
+    Kinds: `date` (YYYY-MM-DD), `seconds` (a whole number of seconds, 0 to 2**32-1), `id`
+    (a call id) and `time` (RFC 3339 with an offset). Callers check values before binding.
+    """
+
+    name: str
+    kind: str
+    description: str
+
 
 @dataclass(frozen=True)
 class AnalystQuery:
     name: str
     title: str
     sql: str
+    parameters: tuple[Parameter, ...] = ()
+
+    def describe(self) -> str:
+        given = ", ".join(f"`{p.name}` ({p.kind}: {p.description})" for p in self.parameters)
+        return f"`{self.name}`: {self.title}" + (f"; parameters {given}" if given else "")
 
 
 SECONDS_PER_AGENT_PER_DAY = AnalystQuery(
@@ -54,6 +110,8 @@ WHERE ms > 0 AND day BETWEEN {from_day:Date} AND {to_day:Date}
 GROUP BY org_id, agent_id, day
 ORDER BY org_id, agent_id, day
 """,
+    (Parameter("from_day", "date", "the first day (UTC)"),
+     Parameter("to_day", "date", "the last day (UTC), included")),
 )
 
 LONG_PAUSES = AnalystQuery(
@@ -65,6 +123,7 @@ FROM {db:Identifier}.calls FINAL
 WHERE longest_pause_ms > {seconds:UInt32} * 1000
 ORDER BY longest_pause_ms DESC, call_id
 """,
+    (Parameter("seconds", "seconds", "list calls with a pause longer than this"),),
 )
 
 ALWAYS_ON_GAPS = AnalystQuery(
@@ -102,6 +161,8 @@ WHERE call_id = {call_id:String}
 ORDER BY interval_no DESC
 LIMIT 1
 """,
+    (Parameter("call_id", "id", "the call"),
+     Parameter("at", "time", "the moment asked about")),
 )
 
 ANALYST_QUERIES = (
@@ -113,11 +174,21 @@ ANALYST_QUERIES = (
 )
 
 
+ANALYST_BY_NAME = {query.name: query for query in ANALYST_QUERIES}
+
+
 def run(client: Client, database: str, query: AnalystQuery, **params: Any) -> list[dict[str, Any]]:
     """The rows of an analyst query, as dicts; times come back UTC-aware."""
+    return run_with_columns(client, database, query, **params)[1]
+
+
+def run_with_columns(client: Client, database: str, query: AnalystQuery,
+                     **params: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The column names and the rows of an analyst query (see `run`)."""
     result = client.query(query.sql, parameters={"db": check_identifier(database), **params})
-    return [
+    rows = [
         {name: aware(value) if isinstance(value, datetime) else value
          for name, value in row.items()}
         for row in result.named_results()
     ]
+    return list(result.column_names), rows

@@ -1,4 +1,5 @@
-"""The timeline read from ClickHouse: one point lookup of the call's summary row."""
+"""Reads from ClickHouse: a call's timeline (one point lookup of its summary row), and
+pages of call summaries (a keyset over the `calls` table, newest first)."""
 
 from __future__ import annotations
 
@@ -15,40 +16,47 @@ from domain.rules import CallState, Mode
 from domain.timeline import Interval, Rejection
 from projections import queries
 from projections.callstate import stored_interval
-from projections.consumer import Progress
+from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
-from projections.utc import from_millis, optional_from_millis
+from projections.utc import aware, from_millis, optional_from_millis, to_millis
 from recaudit.core.readmodel import (
+    CallKey,
+    CallPage,
+    CallQuery,
     ProjectionBehind,
     ProjectionUnavailable,
     StoredLog,
     require_stored,
 )
-from recaudit.core.views import TimelineView
+from recaudit.core.views import CallSummary, TimelineView
 
 DEFAULT_WAIT = 5.0
 RECHECK_EVERY = 0.05
 
 
 class ClickHouseTimelineReader:
-    """`recaudit.core.readmodel.TimelineReader` over the projection tables of one database.
+    """`recaudit.core.readmodel.TimelineReader` and `Listings` over the projection tables
+    of one database.
 
-    `?min_position=N` waits for the call's own events: until the call's row holds the
-    version of the call's last event at or before N (the event store says which). The
-    timeline is made of the call's events only, so that is exactly "every event up to N is
-    applied" for this read, whatever the feed: with Kafka, a call's events share one
+    A timeline's `?min_position=N` waits for the call's own events: until the call's row
+    holds the version of the call's last event at or before N (the event store says which).
+    The timeline is made of the call's events only, so that is exactly "every event up to N
+    is applied" for this read, whatever the feed: with Kafka, a call's events share one
     partition and arrive in order, while other partitions, ahead or behind, cannot change
-    this call's timeline.
+    this call's timeline. A list's `?min_position=N` waits until the consumer's applied
+    position reaches N: exact with the local feed; with Kafka it is the highest position
+    applied on any partition, so a list may miss an event of a partition that lags.
     """
 
     def __init__(self, client: Callable[[], Client], database: str, *,
                  progress: Progress | None = None, wait: float = DEFAULT_WAIT,
-                 store: StoredLog | None = None) -> None:
+                 store: StoredLog | None = None, consumer: str = DEFAULT_NAME) -> None:
         """`store`: the event store, which `min_position` is checked against; a reader
         without one serves plain reads only."""
         self._client = client
         self.store = store
+        self.consumer = consumer
         self.database = check_identifier(database)
         self.progress = progress or Progress()
         self.wait = wait
@@ -85,6 +93,51 @@ class ClickHouseTimelineReader:
                 )
             self.progress.wait(min(remaining, RECHECK_EVERY))
 
+    def calls(self, query: CallQuery, min_position: int | None = None) -> CallPage:
+        rows = self._read(min_position, queries.CALL_SUMMARIES, **call_parameters(query))
+        page = [summary_of(row) for row in rows[:query.limit]]
+        more = len(rows) > query.limit
+        last = rows[query.limit - 1] if more else None
+        return CallPage(tuple(page),
+                        CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
+
+    def analyst(self, query: queries.AnalystQuery,
+                params: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        """The columns and rows of an analyst query, with its parameters checked already."""
+        try:
+            return queries.run_with_columns(self._client(), self.database, query, **params)
+        except (ClickHouseError, ProjectionError) as exc:
+            raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
+    def policy_orgs(self) -> list[str]:
+        return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]
+
+    def _read(self, min_position: int | None, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """The rows of `sql` once `min_position` (if given) is applied."""
+        try:
+            if min_position is not None:
+                self._wait_for_position(min_position)
+            return self._query(sql, **params)
+        except (ClickHouseError, ProjectionError) as exc:
+            raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
+    def applied_position(self) -> int:
+        rows = self._query(queries.APPLIED_POSITION, consumer=self.consumer)
+        return int(rows[0]["position"]) if rows else 0
+
+    def _wait_for_position(self, position: int) -> None:
+        if self.store is not None:
+            require_stored(self.store, position)
+        deadline = time.monotonic() + self.wait
+        while (applied := self.applied_position()) < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProjectionBehind(
+                    f"the timeline projection has applied events up to position {applied}; "
+                    f"position {position} was not reached within {self.wait:g} s, retry shortly"
+                )
+            self.progress.wait(min(remaining, RECHECK_EVERY))
+
     def _query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         result = self._client().query(sql, parameters={"db": self.database, **params})
         return list(result.named_results())
@@ -108,4 +161,40 @@ def view_of(document: str) -> TimelineView:
         mode=Mode(call["mode"]), started_at=from_millis(call["started_at"]),
         ended_at=optional_from_millis(call["ended_at"]), intervals=intervals,
         rejected=rejected,
+    )
+
+
+def call_parameters(query: CallQuery) -> dict[str, Any]:
+    """The bound parameters of `queries.CALL_SUMMARIES` for `query` (None: no filter)."""
+    def millis(at: Any) -> int | None:
+        return None if at is None else to_millis(at)
+
+    after = query.after
+    return {
+        "org_ids": list(query.org_ids or ()),
+        "agent_id": query.agent_id,
+        "mode": query.mode.value if query.mode else None,
+        "state": query.state.value if query.state else None,
+        "from_ms": millis(query.started_from) or 0,
+        "to_ms": millis(query.started_to), "to_at": millis(query.started_to) or 0,
+        "prefix": query.call_id_prefix or "",
+        "refused": query.refused,
+        "min_pause_ms": query.min_pause_ms or 0,
+        "legal_hold": query.legal_hold,
+        "after_ms": after.started_ms if after else None,
+        "after_at": after.started_ms if after else 0,
+        "after_id": after.call_id if after else "",
+        "rows": query.limit + 1,
+    }
+
+
+def summary_of(row: dict[str, Any]) -> CallSummary:
+    ended = row["ended_at"]
+    return CallSummary(
+        call_id=row["call_id"], org_id=row["org_id"], agent_id=row["agent_id"],
+        mode=Mode(row["mode"]), state=CallState(row["state"]),
+        started_at=aware(row["started_at"]), ended_at=aware(ended) if ended else None,
+        recording_ms=int(row["recording_ms"]), paused_ms=int(row["paused_ms"]),
+        off_ms=int(row["off_ms"]), refusals=int(row["refusals"]),
+        longest_pause_ms=int(row["longest_pause_ms"]), legal_hold=bool(row["legal_hold"]),
     )

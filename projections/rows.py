@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from domain.published import PublishedEvent
+from domain.published import PublishedEvent, is_policy_type
 from projections.callstate import CallProjection
 from projections.utc import to_millis
 
@@ -15,14 +15,13 @@ EVENT_COLUMNS = (
     "automatic", "state_before", "command", "code", "state", "by", "command_id",
     "changed_by", "reason", "received_at",
 )
-POLICY = "PolicySet"
 
 
 def event_row(event: PublishedEvent, call: CallProjection | None) -> tuple[Any, ...]:
     """The row of `event`; call events also carry their call's agent and mode, for analysts."""
     f = event.fields
     get = f.get
-    if event.type == POLICY:
+    if is_policy_type(event.type):
         stream, agent, mode = "policy", get("agent_id"), get("mode")
     elif call is not None:
         stream, agent, mode = "call", call.agent_id, call.mode

@@ -165,6 +165,20 @@ INTERVAL_ACTOR = (
     "AFTER reason",
 )
 
+# The list of calls (newest first, keyset on started_at and call_id, filtered by
+# organisation and agent): the legal-hold flag it shows, and skip indexes that let a page
+# read only the granules near its key (started_at, org_id and agent_id never change for a
+# call, so skipping granules is safe under FINAL). Existing parts get the indexes too.
+CALL_LIST = (
+    "ALTER TABLE {db:Identifier}.calls ADD COLUMN IF NOT EXISTS legal_hold Bool DEFAULT false",
+    "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_started_at started_at "
+    "TYPE minmax GRANULARITY 1",
+    "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_org_agent (org_id, agent_id) "
+    "TYPE bloom_filter GRANULARITY 1",
+    "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_started_at",
+    "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_org_agent",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw events, one row per published event", (EVENTS,)),
     Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
@@ -173,6 +187,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "drop replaced parts after 30 s instead of 8 min", SHORT_LIVED_OLD_PARTS),
     Migration(6, "who opened each interval", INTERVAL_ACTOR),
     Migration(7, "events partitioned by recorded_at, with received_at", REPARTITION_EVENTS),
+    Migration(8, "the list of calls: legal-hold flag, skip indexes", CALL_LIST),
 )
 
 

@@ -41,7 +41,7 @@ from consumers.segments.watermark import Watermarks
 from consumers.segments.writer import delete_parts, store_entry
 from domain.clock import Clock, system_clock
 from domain.errors import UnknownCall
-from domain.published import PublishedEvent
+from domain.published import PublishedEvent, is_policy_type
 
 log = logging.getLogger(__name__)
 MiB = 1 << 20
@@ -155,7 +155,7 @@ class SegmentDesk:
                 raise
 
     def _apply_event(self, event: PublishedEvent, touched: dict[str, tuple[Entry, bytes]]) -> None:
-        if event.type == "PolicySet":
+        if is_policy_type(event.type):
             return
         entry = self._entry(event.key, must_exist=False)
         audio = entry.audio

@@ -22,6 +22,7 @@ class Action(str, Enum):
     READ_POLICY = "read policies"
     SET_POLICY = "set policies"
     REBUILD = "rebuild the projections"
+    ANALYTICS = "run the analyst queries"
 
 
 class Reach(str, Enum):
@@ -45,11 +46,13 @@ PERMISSIONS: dict[Role, dict[Action, Reach]] = {
     Role.AUDITOR: {
         Action.READ_CALL: Reach.ORG,
         Action.READ_POLICY: Reach.ORG,
+        Action.ANALYTICS: Reach.ALL,
     },
     Role.ADMIN: {
         Action.READ_POLICY: Reach.ORG,
         Action.SET_POLICY: Reach.ORG,
         Action.REBUILD: Reach.ALL,
+        Action.ANALYTICS: Reach.ALL,
     },
     Role.MEDIA: {
         Action.SEND_AUDIO: Reach.ORG,
@@ -63,6 +66,7 @@ class Target(str, Enum):
     CALL = "the call named in the path"
     ORG_PATH = "the organisation named in the path"
     NEW_CALL = "the organisation and agent named in the body"
+    LISTING = "the organisation (and agent) named in the query, else all the token reaches"
     NONE = "nothing: the whole deployment"
 
 

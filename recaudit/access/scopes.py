@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from recaudit.access.rules import PERMISSIONS, Action, Reach
+from recaudit.access.tokens import EVERY_ORG, Principal
 from recaudit.core.service import RecordingService
 
 
@@ -52,3 +54,27 @@ class CallOwners:
     @property
     def store_down(self) -> bool:
         return self.service.health.is_down
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """What a listing may cover: organisations (None: every one) and one agent (or any)."""
+
+    org_ids: tuple[str, ...] | None
+    agent_id: str | None
+
+
+def reachable(who: Principal | None, action: Action, org_id: str | None,
+              agent_id: str | None = None) -> Reachable:
+    """The organisations and agent a listing for `who` covers, narrowed by those asked for.
+
+    Without a principal (access control off) it is what was asked. A token never reaches
+    past its organisation, nor an agent's token past its agent: the gate refuses a query
+    that names others (403), and this narrows whatever reaches the route all the same.
+    """
+    if who is not None:
+        if who.org != EVERY_ORG:
+            org_id = who.org
+        if PERMISSIONS[who.role].get(action) is Reach.OWN:
+            agent_id = who.agent_id
+    return Reachable(None if org_id is None else (org_id,), agent_id)

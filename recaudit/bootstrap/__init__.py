@@ -28,8 +28,10 @@ from recaudit.core.health import StoreHealth, postgres_probe
 from recaudit.core.service import RecordingService
 from recaudit.http.access import install as install_access
 from recaudit.http.admin import admin_router
+from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
+from recaudit.http.listings import listings_router
 from recaudit.settings import Settings
 
 if TYPE_CHECKING:
@@ -115,6 +117,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     # Audio is held in the API process, so the segment consumer must run beside it.
     pipeline.add("segments", segment_consumer(settings, segments), standalone=False)
     app = create_app(service, timelines=projections.reader)
+    app.include_router(listings_router(service, projections.reader))
+    app.include_router(analytics_router(projections.reader))
     install_audio_routes(app, segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),

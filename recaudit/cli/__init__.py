@@ -10,6 +10,7 @@ from pathlib import Path
 
 from projections.errors import ProjectionError
 from recaudit.cli import integrity as integrity_cli
+from recaudit.cli import query as query_cli
 from recaudit.cli import remote
 from recaudit.cli import token as auth_cli
 from recaudit.cli.exits import ExitCode
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     integrity_cli.add_commands(sub)  # verify, seal
     auth_cli.add_commands(sub)  # token
+    query_cli.add_commands(sub)  # query
 
     args = parser.parse_args(argv)
     try:
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             return integrity_cli.run(args)
         if args.command in auth_cli.COMMANDS:
             return auth_cli.run(args)
+        if args.command in query_cli.COMMANDS:
+            return query_cli.run(args)
     except SettingsError as exc:
         print(f"recaudit: configuration error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -18,6 +18,7 @@ from domain.errors import (
     NoPolicy,
     PastTimestamp,
     UnknownCall,
+    UnknownOverride,
     UnknownPolicy,
 )
 from domain.ids import call_stream_id, policy_stream_id
@@ -102,6 +103,21 @@ class RecordingService:
             )
             result = PolicyResult(PolicySnapshot.of(policy), setting)
             return lambda _positions: result
+
+        return self.committer.run(job)
+
+    def remove_override(self, org_id: str, agent_id: str, *, changed_by: str,
+                        reason: str | None = None) -> PolicySnapshot:
+        """Remove the agent's override (UnknownOverride if it has none, recording nothing);
+        calls already running keep their mode."""
+        def job(uow: UnitOfWork) -> Callable[[Positions], PolicySnapshot]:
+            policy = uow.get(policy_stream_id(org_id), cached=False)
+            if policy is None:
+                raise UnknownOverride(org_id, agent_id)
+            policy.remove_override(agent_id=agent_id, changed_by=changed_by, reason=reason,
+                                   at=self.clock())
+            snapshot = PolicySnapshot.of(policy)
+            return lambda _positions: snapshot
 
         return self.committer.run(job)
 

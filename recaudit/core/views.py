@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.call import Call
 from domain.clock import iso_millis
-from domain.policy import Policy, Setting
+from domain.policy import Change, OverrideRemoval, Policy, Setting
 from domain.rules import INDICATOR, CallState, Mode, PauseBehavior, allowed_actions
 from domain.timeline import Interval, Rejection
 
@@ -66,12 +66,55 @@ class CallStatus:
 
 
 @dataclass(frozen=True)
+class CallSummary:
+    """One row of the list of calls: who, when, how long, and how it was recorded."""
+
+    call_id: str
+    org_id: str
+    agent_id: str
+    mode: Mode
+    state: CallState
+    started_at: datetime
+    ended_at: datetime | None
+    recording_ms: int
+    paused_ms: int
+    off_ms: int
+    refusals: int
+    longest_pause_ms: int
+    legal_hold: bool = False
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at) // timedelta(milliseconds=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "org_id": self.org_id,
+            "agent_id": self.agent_id,
+            "mode": self.mode.value,
+            "state": self.state.value,
+            "started_at": iso_millis(self.started_at),
+            "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
+            "duration_ms": self.duration_ms,
+            "recording_ms": self.recording_ms,
+            "paused_ms": self.paused_ms,
+            "off_ms": self.off_ms,
+            "refusals": self.refusals,
+            "longest_pause_ms": self.longest_pause_ms,
+            "legal_hold": self.legal_hold,
+        }
+
+
+@dataclass(frozen=True)
 class PolicySnapshot:
     org_id: str
     version: int
     org_setting: Setting | None
     overrides: tuple[tuple[str, Setting], ...]
-    history: tuple[Setting, ...]
+    history: tuple[Change, ...]
 
     @classmethod
     def of(cls, policy: Policy) -> PolicySnapshot:
@@ -95,7 +138,14 @@ class PolicySnapshot:
         }
 
 
-def setting_json(setting: Setting) -> dict[str, Any]:
+def setting_json(setting: Change) -> dict[str, Any]:
+    """A setting, or the removal of an override (no mode, and `removed: true`)."""
+    if isinstance(setting, OverrideRemoval):
+        return {
+            "mode": None, "pause_behavior": None, "agent_id": setting.agent_id,
+            "changed_by": setting.changed_by, "reason": setting.reason,
+            "at": iso_millis(setting.at), "version": setting.version, "removed": True,
+        }
     return {
         "mode": setting.mode.value,
         "pause_behavior": setting.pause_behavior.value,

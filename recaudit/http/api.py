@@ -21,7 +21,8 @@ from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import TimelineReader
 from recaudit.core.service import CallResult, DomainTimelineReader, RecordingService
 from recaudit.core.views import setting_json
-from recaudit.http import errors
+from recaudit.http import errors, models
+from recaudit.http.docs import ASSETS, DOCS, install_docs
 from recaudit.http.errors import error_response
 from recaudit.http.routes import COMMAND_PATHS
 
@@ -87,6 +88,11 @@ class PolicyBody(Strict):
     pause_behavior: PauseBehavior = PauseBehavior.SKIP
 
 
+class RemovalBody(Strict):
+    changed_by: Actor
+    reason: Reason | None = None
+
+
 class StartCallBody(Strict):
     call_id: Id
     org_id: Id
@@ -133,7 +139,11 @@ MinPosition = Annotated[
 
 
 # Served even while the event store is down: they do not touch it (or say it is down).
-ALWAYS_SERVED = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
+ALWAYS_SERVED = frozenset({"/health", "/openapi.json", DOCS})
+
+
+def always_served(path: str) -> bool:
+    return path in ALWAYS_SERVED or path.startswith(ASSETS + "/")
 
 
 def create_app(service: RecordingService, timelines: TimelineReader | None = None) -> FastAPI:
@@ -142,20 +152,25 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     app = FastAPI(
         title="recaudit",
         version=__version__,
-        description="Event-sourced audit backend for call recording.",
+        description=DESCRIPTION,
+        responses=REFUSALS,
+        docs_url=None,  # served from packaged assets, see recaudit.http.docs
+        redoc_url=None,
     )
+    install_docs(app)
     _install_error_handlers(app)
     _document_errors(app)
     app.state.health = service.health
 
     @app.middleware("http")
     async def fail_fast_while_store_down(request: Request, call_next: Any) -> Any:
-        if service.health.is_down and request.url.path not in ALWAYS_SERVED:
+        if service.health.is_down and not always_served(request.url.path):
             return errors.answer(StoreUnavailable(service.health.last_error))
         return await call_next(request)
 
-    @app.put("/policies/{org_id}")
+    @app.put("/policies/{org_id}", response_model=models.Policy, tags=["policies"])
     def put_policy(org_id: OrgIdPath, body: PolicyBody) -> JSONResponse:
+        """Set the organisation's recording mode; calls already running keep theirs."""
         result = service.set_policy(
             org_id,
             mode=body.mode,
@@ -165,10 +180,12 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
         )
         return JSONResponse(result.policy.to_json())
 
-    @app.put("/policies/{org_id}/agents/{agent_id}")
+    @app.put("/policies/{org_id}/agents/{agent_id}", response_model=models.Override,
+             tags=["policies"])
     def put_override(
         org_id: OrgIdPath, agent_id: AgentIdPath, body: PolicyBody
     ) -> JSONResponse:
+        """Set one agent's override of the organisation's mode."""
         result = service.set_policy(
             org_id,
             mode=body.mode,
@@ -182,12 +199,24 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             | {"version": result.policy.version}
         )
 
-    @app.get("/policies/{org_id}")
+    @app.delete("/policies/{org_id}/agents/{agent_id}", response_model=models.Policy,
+                tags=["policies"])
+    def delete_override(org_id: OrgIdPath, agent_id: AgentIdPath,
+                        body: RemovalBody) -> JSONResponse:
+        """Remove one agent's override: its next calls take the organisation's mode
+        (calls already running keep theirs). The removal is recorded in the history."""
+        policy = service.remove_override(org_id, agent_id, changed_by=body.changed_by,
+                                         reason=body.reason)
+        return JSONResponse(policy.to_json())
+
+    @app.get("/policies/{org_id}", response_model=models.Policy, tags=["policies"])
     def get_policy(org_id: OrgIdPath) -> JSONResponse:
+        """The organisation's policy: its mode, the agents' overrides and every change."""
         return JSONResponse(service.policy(org_id).to_json())
 
-    @app.post("/calls", status_code=201)
+    @app.post("/calls", status_code=201, response_model=models.CallStatus, tags=["calls"])
     def start_call(body: StartCallBody) -> JSONResponse:
+        """Start a call in the mode its agent's policy gives it."""
         result = service.start_call(
             call_id=body.call_id,
             org_id=body.org_id,
@@ -206,21 +235,25 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             return call_response(result)
 
         handler.__name__ = "end_call" if command is Command.END else f"{command.value}_recording"
-        app.post(path)(handler)
+        handler.__doc__ = COMMAND_DOCS[command]
+        app.post(path, response_model=models.CallStatus, tags=["calls"])(handler)
 
     for command, path in COMMAND_PATHS.items():
         command_route(command, path)
 
-    @app.get("/calls/{call_id}")
+    @app.get("/calls/{call_id}", response_model=models.CallStatus, tags=["calls"])
     def get_call(call_id: CallIdPath) -> JSONResponse:
+        """The call as it stands now."""
         return call_response(service.call(call_id))
 
-    @app.get("/calls/{call_id}/timeline")
+    @app.get("/calls/{call_id}/timeline", response_model=models.Timeline, tags=["calls"])
     def get_timeline(call_id: CallIdPath, min_position: MinPosition = None) -> JSONResponse:
+        """The call's recording timeline: intervals, totals and refused commands."""
         return JSONResponse(reader.timeline(call_id, min_position).to_json())
 
-    @app.get("/health")
+    @app.get("/health", response_model=models.Health, tags=["health"])
     def health() -> JSONResponse:
+        """Liveness, and the position of the latest stored event."""
         if service.health.is_down:
             return errors.answer(StoreUnavailable(service.health.last_error))
         return JSONResponse({"status": "ok", "position": service.store.head()})
@@ -228,25 +261,30 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     return app
 
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-            "fields": {"type": "array", "items": {"type": "string"}},
-        },
-    }},
+DESCRIPTION = """Event-sourced audit backend for call recording.
+
+Every refusal answers `{"error": {"code", "message"}}`; the codes are listed in the
+contract. With access control on, send `Authorization: Bearer <token>`.
+"""
+
+# Every route may refuse: the error shape, for the 4xx and 5xx answers of every route.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": models.Error, "description": "refused; the code says why"},
+    "5XX": {"model": models.Error, "description": "unavailable; the code says why, retry"},
+}
+
+COMMAND_DOCS = {
+    Command.START: "Start a recording (a new one, numbered after the last).",
+    Command.PAUSE: "Pause the open recording.",
+    Command.RESUME: "Resume the paused recording.",
+    Command.STOP: "Stop the open recording (on_demand_uis only).",
+    Command.END: "End the call, closing any open recording.",
 }
 
 
 def _document_errors(app: FastAPI) -> None:
-    """Describe every refusal with the contract's error shape in the OpenAPI document
-    (the framework would describe its own validation errors instead)."""
+    """Describe refusals by the contract's error shape only in the OpenAPI document (the
+    framework would describe its own validation errors as 422 answers of another shape)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -254,15 +292,9 @@ def _document_errors(app: FastAPI) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
-        schemas["Error"] = ERROR_SCHEMA
-        refused = {"description": "refused; the code says why",
-                   "content": {"application/json": {
-                       "schema": {"$ref": "#/components/schemas/Error"}}}}
         for operations in document.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                responses.pop("422", None)
-                responses["4XX"] = responses["5XX"] = refused
+                operation.setdefault("responses", {}).pop("422", None)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

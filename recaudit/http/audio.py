@@ -28,7 +28,7 @@ from consumers.segments.desk import SegmentDesk
 from consumers.segments.errors import ChunkTooLarge, InvalidAudio, UnsupportedMediaType
 from domain.clock import iso_millis
 from domain.ids import ID_PATTERN
-from recaudit.http import download
+from recaudit.http import download, models
 from recaudit.http.api import in_range
 
 MEDIA_TYPE = "audio/l16"
@@ -37,8 +37,10 @@ _TIMESTAMP = TypeAdapter(datetime)
 
 
 def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
-    @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST)
+    @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST,
+              response_model=models.ChunkAccepted, tags=["audio"])
     async def post_audio(call_id: CallIdPath, request: Request) -> JSONResponse:
+        """Send a chunk of the call's audio; only samples in recording intervals are kept."""
         declared = check_content_type(request.headers.get("content-type"))
         rate = parse_rate(request.query_params.get("rate"), declared)
         at = parse_at(request.query_params.get("at"))
@@ -55,16 +57,20 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
             202,
         )
 
-    @app.get("/calls/{call_id}/recordings")
+    @app.get("/calls/{call_id}/recordings", response_model=list[models.Manifest],
+             tags=["audio"])
     def get_recordings(call_id: CallIdPath) -> JSONResponse:
+        """The manifests of the call's recordings, by number, finished or not."""
         return JSONResponse(library.recordings(desk, call_id))
 
-    @app.get(WAV_PATH, response_class=Response, responses=WAV_RESPONSES)
+    @app.get(WAV_PATH, response_class=Response, responses=WAV_RESPONSES, tags=["audio"])
     def get_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
+        """A closed recording as a WAV file, 16-bit PCM mono (an open one is 409)."""
         return _wav(request, call_id, recording_no)
 
-    @app.head(WAV_PATH, response_class=Response, responses=WAV_RESPONSES)
+    @app.head(WAV_PATH, response_class=Response, responses=WAV_RESPONSES, tags=["audio"])
     def head_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
+        """The headers of the WAV file's GET, without its body."""
         return _wav(request, call_id, recording_no)
 
     def _wav(request: Request, call_id: str, recording_no: int) -> Response:
@@ -75,13 +81,12 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
 
 WAV_PATH = "/calls/{call_id}/recordings/{recording_no}.wav"
 WAV_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the closed recording as a WAV file",
+    200: {"description": "the closed recording as a WAV file, 16-bit PCM mono",
           "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
     206: {"description": "the byte range asked for with Range",
           "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
     304: {"description": "If-None-Match names the file's ETag"},
 }
-
 
 # The route reads its query and body itself (raw PCM); this documents them.
 AUDIO_REQUEST: dict[str, Any] = {

@@ -42,6 +42,7 @@ from domain.errors import (
     NoPolicy,
     PastTimestamp,
     UnknownCall,
+    UnknownOverride,
     UnknownPolicy,
 )
 from domain.ids import ID_PATTERN
@@ -79,6 +80,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     CommandRefused: Answer(409, "command_refused"),
     UnknownCall: Answer(404, "unknown_call"),
     UnknownPolicy: Answer(404, "no_policy"),
+    UnknownOverride: Answer(404, "unknown_override"),
     NoPolicy: Answer(409, "no_policy"),
     IdempotencyConflict: Answer(409, "idempotency_conflict"),
     FutureTimestamp: Answer(409, "future_timestamp"),

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from typing import Any, TypeGuard
+from urllib.parse import parse_qsl
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -78,7 +79,7 @@ class AccessGate:
         if principal is not None:
             scope.setdefault("state", {})["principal"] = principal
             if key is not None:
-                await self._authorize(principal, key, params, body)
+                await self._authorize(principal, key, params, body, scope)
         return receive if body is None else replay(body, receive)
 
     def _route(self, scope: Scope) -> tuple[RouteKey | None, dict[str, Any]]:
@@ -113,7 +114,7 @@ class AccessGate:
         return principal
 
     async def _authorize(self, who: Principal, key: RouteKey, params: dict[str, Any],
-                         body: bytes | None) -> None:
+                         body: bytes | None, scope: Scope) -> None:
         rule = ROUTES.get(key)
         if rule is None:
             raise _refused(who, key, Forbidden("no access rule covers this route; it is "
@@ -126,12 +127,13 @@ class AccessGate:
         if rule.actor_field is not None:
             _check_actor(who, rule.actor_field, document)
         try:
-            await self._check_target(who, rule, reach, params, document)
+            await self._check_target(who, rule, reach, params, document, _query(scope))
         except Refused as exc:
             raise _refused(who, key, exc) from None
 
     async def _check_target(self, who: Principal, rule: RouteRule, reach: Reach,
-                            params: dict[str, Any], document: dict[str, Any] | None) -> None:
+                            params: dict[str, Any], document: dict[str, Any] | None,
+                            query: dict[str, str]) -> None:
         if rule.target is Target.NONE:
             if not reaches(who, reach, None):
                 raise Forbidden(f"only a token for every organisation (org=*) may "
@@ -141,6 +143,8 @@ class AccessGate:
             if _valid(org_id) and not who.covers(org_id):
                 raise Forbidden(f"this token may not {rule.action.value} of organisation "
                                 f"{org_id!r}")
+        elif rule.target is Target.LISTING:
+            _check_listing(who, rule, reach, query)
         elif rule.target is Target.CALL:
             call_id = params.get("call_id")
             if _valid(call_id) and not reaches(who, reach, await self._owner(call_id)):
@@ -173,6 +177,22 @@ class AccessGate:
         except (OperationalError, InterfaceError) as exc:
             self.owners.service.health.mark_down(exc)
             raise StoreUnavailable(exc) from exc
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    """The query's values; the last of a repeated name wins, as for the routes."""
+    text = bytes(scope.get("query_string", b"")).decode("latin-1")
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _check_listing(who: Principal, rule: RouteRule, reach: Reach, query: dict[str, str]) -> None:
+    """A listing may not name an organisation, or (for an agent) an agent, out of reach;
+    without one it covers what the token reaches (`recaudit.access.scopes.reachable`)."""
+    org_id, agent_id = query.get("org_id"), query.get("agent_id")
+    if _valid(org_id) and not who.covers(org_id):
+        raise Forbidden(f"this token may not {rule.action.value} of organisation {org_id!r}")
+    if reach is Reach.OWN and _valid(agent_id) and agent_id != who.agent_id:
+        raise Forbidden(f"this token may only {rule.action.value} of agent {who.agent_id!r}")
 
 
 def _route_path(scope: Scope) -> str:

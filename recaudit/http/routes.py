@@ -31,8 +31,11 @@ _READ_CALL = RouteRule(Action.READ_CALL, Target.CALL)
 ROUTES: dict[tuple[str, str], RouteRule] = {
     ("PUT", "/policies/{org_id}"): _SET_POLICY,
     ("PUT", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
+    ("DELETE", "/policies/{org_id}/agents/{agent_id}"): _SET_POLICY,
     ("GET", "/policies/{org_id}"): RouteRule(Action.READ_POLICY, Target.ORG_PATH),
+    ("GET", "/policies"): RouteRule(Action.READ_POLICY, Target.LISTING),
     ("POST", "/calls"): RouteRule(Action.START_CALL, Target.NEW_CALL),
+    ("GET", "/calls"): RouteRule(Action.READ_CALL, Target.LISTING),
     **{("POST", path): _COMMAND for path in COMMAND_PATHS.values()},
     ("GET", "/calls/{call_id}"): _READ_CALL,
     ("GET", "/calls/{call_id}/timeline"): _READ_CALL,
@@ -40,6 +43,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/calls/{call_id}/recordings/{recording_no}.wav"): _READ_CALL,
     ("POST", "/calls/{call_id}/audio"): RouteRule(Action.SEND_AUDIO, Target.CALL),
     ("POST", "/admin/projections/rebuild"): RouteRule(Action.REBUILD, Target.NONE),
+    ("GET", "/analytics/{name}"): RouteRule(Action.ANALYTICS, Target.NONE),
 }
 
 # Answered to anyone, token or not: liveness and the API's own description.
@@ -47,8 +51,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/health"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
+    ("GET", "/docs/assets/{path:path}"),
 })
 
 # Routes whose body is streamed to the route, which bounds it itself (audio chunks).

@@ -97,3 +97,58 @@ def test_the_started_event_records_mode_and_policy_version(backend: Backend, api
         "pause_resume",
         policy["version"],
     )
+
+
+def test_removing_an_override_is_audited_and_running_calls_keep_their_mode(
+    backend: Backend, api: Api
+) -> None:
+    api.put_policy("o1", "on_demand")
+    api.put_policy("o1", "always_on", agent_id="a7")
+    assert api.start_call("running", "o1", agent_id="a7").json()["mode"] == "always_on"
+    head = backend.store.head()
+    response = api.http.request("DELETE", "/policies/o1/agents/a7",
+                                json={"changed_by": "admin", "reason": "left the desk"})
+    assert response.status_code == 200, response.text
+    policy = response.json()
+    assert set(policy) == POLICY_FIELDS and policy["overrides"] == {}
+    removal = policy["history"][-1]
+    assert removal == {"mode": None, "pause_behavior": None, "agent_id": "a7",
+                       "changed_by": "admin", "reason": "left the desk", "at": removal["at"],
+                       "version": policy["version"], "removed": True}
+    assert [s.event.type for s in stored(backend.store, head) if s.event] == [
+        "PolicyOverrideRemoved"]
+    assert api.http.get("/policies/o1").json() == policy
+    assert api.call("running").json()["mode"] == "always_on", "a running call keeps its mode"
+    assert api.start_call("next", "o1", agent_id="a7").json()["mode"] == "on_demand"
+
+
+def test_removing_an_override_that_does_not_exist_is_404_and_records_nothing(
+    backend: Backend, api: Api
+) -> None:
+    api.put_policy("o1", "on_demand")
+    api.put_policy("o1", "always_on", agent_id="a7")
+    head = backend.store.head()
+    body = {"changed_by": "admin"}
+    for path in ("/policies/o1/agents/a8", "/policies/o2/agents/a7"):
+        response = api.http.request("DELETE", path, json=body)
+        assert error_of(response) == (404, "unknown_override"), path
+    for bad in ({}, {"changed_by": "admin", "mode": "always_on"}, {"changed_by": ""}):
+        response = api.http.request("DELETE", "/policies/o1/agents/a7", json=bad)
+        assert error_of(response) == (422, "invalid_request"), bad
+    assert backend.store.head() == head, "a refusal changed the event store"
+    assert set(api.http.get("/policies/o1").json()["overrides"]) == {"a7"}
+
+
+def test_the_projection_applies_a_removal_as_a_policy_event(backend: Backend, api: Api) -> None:
+    api.put_policy("o1", "on_demand")
+    api.put_policy("o1", "always_on", agent_id="a7")
+    api.http.request("DELETE", "/policies/o1/agents/a7", json={"changed_by": "admin"})
+    backend.pipeline.start()
+    response = api.http.get("/calls", params={"min_position": backend.store.head()})
+    assert response.json() == {"calls": [], "next": None}, "no call was made of it"
+    assert [p["org_id"] for p in api.http.get("/policies").json()["policies"]] == ["o1"]
+    assert backend.projections is not None
+    rows = backend.projections.read_client().query(
+        "SELECT type, stream, key FROM {db:Identifier}.events FINAL ORDER BY position",
+        parameters={"db": backend.projections.database}).result_rows
+    assert rows[-1] == ("PolicyOverrideRemoved", "policy", "o1")

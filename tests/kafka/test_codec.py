@@ -54,6 +54,8 @@ def drive_every_mode(service: RecordingService) -> None:
                        agent_id="agent-always", pause_behavior=PauseBehavior.SILENCE)
     service.set_policy(ORG, mode=Mode.PAUSE_RESUME, changed_by="admin", agent_id="agent-pr")
     service.set_policy(ORG, mode=Mode.ON_DEMAND, changed_by="admin", agent_id="agent-od")
+    service.set_policy(ORG, mode=Mode.ALWAYS_ON, changed_by="admin", agent_id="agent-gone")
+    service.remove_override(ORG, "agent-gone", changed_by="admin", reason="left the desk")
     future = system_clock() + timedelta(hours=1)
     scripts: dict[str, list[Step]] = {
         "agent-always": [(Command.PAUSE, None), (Command.END, None), (Command.PAUSE, None)],

@@ -47,6 +47,8 @@ def every_event_type(backend: Backend) -> None:
     service = backend.service
     service.set_policy("org-a", mode=Mode.ON_DEMAND_UIS, changed_by="admin")
     service.set_policy("org-b", mode=Mode.ALWAYS_ON, changed_by="admin")
+    service.set_policy("org-b", mode=Mode.ON_DEMAND, changed_by="admin", agent_id="ben")
+    service.remove_override("org-b", "ben", changed_by="admin")
     service.start_call(call_id="c1", org_id="org-a", agent_id="ann", direction="inbound")
     for command in (Command.START, Command.PAUSE, Command.RESUME, Command.STOP,
                     Command.RESUME, Command.END):

@@ -39,8 +39,10 @@ V1_FINGERPRINTS = {
     "RecordingStarted": "7bfa01ae9551aad7",
     "RecordingStopped": "a84daf915d00030a",
 }
-# The second: CommandRejected gained `received_at`; every other type is as in v1.
-V2_FINGERPRINTS = V1_FINGERPRINTS | {"CommandRejected": "fe3e3468383b3853"}
+# The second: CommandRejected gained `received_at`, and PolicyOverrideRemoved is new; every
+# other type is as in v1.
+V2_FINGERPRINTS = V1_FINGERPRINTS | {"CommandRejected": "fe3e3468383b3853",
+                                     "PolicyOverrideRemoved": "cc5e85f34cfb8e61"}
 
 # -- the compatibility checker ---------------------------------------------------------------
 

@@ -103,3 +103,34 @@ def test_times_stay_utc_when_the_process_runs_in_another_zone() -> None:
                             text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+def test_migration_8_upgrades_a_calls_table_holding_rows(ch_client: Client,
+                                                         ch_database: str) -> None:
+    """A database made before the list of calls gets its column and indexes, and its rows
+    read as not on hold."""
+    from unittest import mock
+
+    from projections import schema
+    from projections.reader import ClickHouseTimelineReader
+    from recaudit.core.readmodel import CallQuery
+
+    with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:7]):
+        assert migrate(ch_client, ch_database) == [1, 2, 3, 4, 5, 6, 7]
+    ch_client.command(
+        "INSERT INTO {db:Identifier}.calls (call_id, org_id, agent_id, direction, mode, "
+        "policy_version, pause_behavior, started_at, state, recording_no, recording_ms, "
+        "paused_ms, off_ms, pauses, refusals, longest_pause_ms, timeline, version, position) "
+        "VALUES ('old', 'acme', 'bob', 'inbound', 'always_on', 2, 'skip', "
+        "'2026-03-01 09:00:00.000', 'recording', 1, 0, 0, 0, 0, 0, 0, '{}', 2, 3)",
+        parameters={"db": ch_database})
+    assert migrate(ch_client, ch_database) == [8]
+    indexes = ch_client.query(
+        "SELECT name FROM system.data_skipping_indices WHERE database = {db:String} "
+        "AND table = 'calls'", parameters={"db": ch_database}).result_rows
+    assert {name for (name,) in indexes} == {"calls_started_at", "calls_org_agent"}
+    reader = ClickHouseTimelineReader(lambda: ch_client, ch_database)
+    [old] = reader.calls(CallQuery(org_ids=("acme",), legal_hold=False)).calls
+    assert (old.call_id, old.legal_hold, old.started_at.isoformat()) == (
+        "old", False, "2026-03-01T09:00:00+00:00")
+    assert reader.calls(CallQuery(legal_hold=True)).calls == ()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.rules import Mode
 from recaudit.adapters.localfeed import LocalFeed
 from tests.security.helpers import PRINCIPALS, Secured
 
@@ -88,6 +89,18 @@ def set_policy(secured: Secured, who: str | None, target: tuple[str, str | None]
 def set_override(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
     body = {"mode": "always_on", "changed_by": actor(who)}
     return Request("PUT", f"/policies/{target[0]}/agents/bob", {"json": body})
+
+
+def remove_override(secured: Secured, who: str | None,
+                    target: tuple[str, str | None]) -> Request:
+    secured.backend.service.set_policy(target[0], mode=Mode.ALWAYS_ON, changed_by="setup",
+                                       agent_id="bob")
+    return Request("DELETE", f"/policies/{target[0]}/agents/bob",
+                   {"json": {"changed_by": actor(who), "reason": "matrix"}})
+
+
+def list_calls(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    return Request("GET", "/calls", {"params": {"org_id": target[0]}})
 
 
 def read_policy(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:

@@ -103,6 +103,14 @@ MATRIX = [
     allow("admin-acme", r.set_override, ACME, 200),
     forbid("admin-acme", r.set_policy, GLOBEX),
     forbid("admin-acme", r.set_override, GLOBEX),
+    allow("admin-acme", r.remove_override, ACME, 200),
+    forbid("admin-acme", r.remove_override, GLOBEX),
+    allow("admin-all", r.remove_override, GLOBEX, 200),
+    forbid("supervisor-acme", r.remove_override, ACME),
+    forbid("auditor-all", r.remove_override, ACME),
+    forbid("agent-bob", r.list_calls, GLOBEX),
+    allow("supervisor-acme", r.list_calls, ACME, 200),
+    forbid("admin-all", r.list_calls, ACME),
     allow("admin-acme", r.read_policy, ACME, 200),
     forbid("admin-acme", r.read_call, OWN),
     forbid("admin-acme", r.command, OWN),
@@ -127,6 +135,8 @@ MATRIX = [
     anonymous(r.set_policy, ACME),
     anonymous(r.read_policy, ACME),
     anonymous(r.rebuild, NONE),
+    anonymous(r.remove_override, ACME),
+    anonymous(r.list_calls, ACME),
 ]
 
 

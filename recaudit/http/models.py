@@ -1,0 +1,234 @@
+"""The answers of the API as models, for its OpenAPI document.
+
+The routes build their JSON from the views (`recaudit.core.views`) and the segment store;
+these models describe that JSON so that clients (and the fuzz tests, which check every
+answer against the document) know each field. Times are RFC 3339 strings in UTC with
+milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Time = str
+MODES = Literal["always_on", "pause_resume", "on_demand", "on_demand_uis"]
+STATES = Literal["off", "recording", "paused", "ended"]
+PAUSE_BEHAVIORS = Literal["skip", "silence"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="why the request was refused; see the contract's table")
+    message: str = Field(description="what was wrong, in words")
+    fields: list[str] | None = Field(None, description="the fields at fault (invalid_request)")
+    call: dict[str, Any] | None = Field(
+        None, description="the call status after a refusal stored as CommandRejected")
+
+
+class Error(Answer):
+    """Every refusal: `{"error": {"code", "message", ...}}`."""
+
+    error: ErrorDetail
+
+
+class CallStatus(Answer):
+    """A call as it stands right after the request."""
+
+    call_id: str
+    org_id: str
+    agent_id: str
+    direction: Literal["inbound", "outbound"]
+    mode: MODES
+    pause_behavior: PAUSE_BEHAVIORS
+    policy_version: int
+    state: STATES
+    indicator: str | None = Field(description="what the agent's client shows (null once ended)")
+    actions: list[str] = Field(description="the commands allowed now")
+    recording_no: int | None = Field(description="the current or last recording")
+    started_at: Time
+    ended_at: Time | None
+    version: int = Field(description="the call stream's version after the request")
+    position: int | None = Field(description="the global position of the call's last event")
+
+
+class Setting(Answer):
+    mode: MODES
+    pause_behavior: PAUSE_BEHAVIORS
+    agent_id: str | None
+    changed_by: str
+    reason: str | None
+    at: Time
+    version: int
+
+
+class HistoryEntry(Answer):
+    """One change of the policy: a setting, or (`removed`) an agent's override removed."""
+
+    mode: MODES | None
+    pause_behavior: PAUSE_BEHAVIORS | None
+    agent_id: str | None
+    changed_by: str
+    reason: str | None
+    at: Time
+    version: int
+    removed: bool = Field(False, description="true: the agent's override was removed")
+
+
+class Policy(Answer):
+    org_id: str
+    mode: MODES | None = Field(description="the organisation's own mode (null: none set)")
+    pause_behavior: PAUSE_BEHAVIORS | None
+    version: int = Field(description="the policy stream's version")
+    overrides: dict[str, Setting] = Field(description="agent overrides, by agent id")
+    history: list[HistoryEntry] = Field(description="every change, in order")
+
+
+class Override(Answer):
+    """The one agent setting a `PUT /policies/{org_id}/agents/{agent_id}` made."""
+
+    org_id: str
+    agent_id: str
+    mode: MODES
+    pause_behavior: PAUSE_BEHAVIORS
+    changed_by: str
+    reason: str | None
+    at: Time
+    version: int
+
+
+class PolicyList(Answer):
+    policies: list[Policy]
+
+
+class Interval(Answer):
+    state: Literal["off", "recording", "paused"]
+    start: Time
+    end: Time | None
+    duration_ms: int | None
+    recording_no: int | None
+    reason: str | None = Field(description="why an off interval is off: not_started, stopped")
+
+
+class Totals(Answer):
+    recording_ms: int
+    paused_ms: int
+    off_ms: int
+
+
+class Rejected(Answer):
+    command: str
+    at: Time
+    code: str
+    by: str
+
+
+class Timeline(Answer):
+    """The call's recording timeline, read from the projection."""
+
+    call_id: str
+    org_id: str
+    agent_id: str
+    mode: MODES
+    started_at: Time
+    ended_at: Time | None
+    intervals: list[Interval]
+    totals: Totals
+    rejected: list[Rejected]
+
+
+class CallSummary(Answer):
+    call_id: str
+    org_id: str
+    agent_id: str
+    mode: MODES
+    state: STATES
+    started_at: Time
+    ended_at: Time | None
+    duration_ms: int | None = Field(description="null while the call runs")
+    recording_ms: int = Field(description="closed intervals only, as in the timeline totals")
+    paused_ms: int
+    off_ms: int
+    refusals: int
+    longest_pause_ms: int
+    legal_hold: bool = Field(description="always false: legal holds do not exist yet")
+
+
+class CallList(Answer):
+    """A page of call summaries, newest first."""
+
+    calls: list[CallSummary]
+    next: str | None = Field(description="pass as `after` for the next page; null: last page")
+
+
+class Span(Answer):
+    start: Time
+    end: Time | None
+    duration_ms: int | None
+    samples: int | None = None
+    missing_samples: int | None = None
+
+
+class Pause(Answer):
+    start: Time
+    end: Time | None
+    duration_ms: int | None
+
+
+class Manifest(Answer):
+    """A recording's manifest; sizes and the hash are set once it is closed."""
+
+    call_id: str
+    org_id: str
+    recording_no: int
+    state: Literal["open", "closed"]
+    start: Time
+    end: Time | None
+    closed_by: Literal["RecordingStopped", "CallEnded"] | None
+    pause_behavior: PAUSE_BEHAVIORS
+    rate: int | None
+    segments: list[Span]
+    pauses: list[Pause]
+    duration_ms: int | None
+    recorded_ms: int
+    paused_ms: int
+    samples: int | None
+    missing_samples: int | None
+    bytes: int | None
+    sha256: str | None
+
+
+class ChunkAccepted(Answer):
+    call_id: str
+    start: Time = Field(description="the time of the first sample, on the sample grid")
+    samples: int
+    rate: int
+    duplicate: bool = Field(description="an exact repeat of a chunk already received")
+
+
+class RebuildReport(Answer):
+    events: int
+    position: int
+    seconds: float
+    events_per_second: int
+    swap_ms: float
+    tables: list[str]
+
+
+class Health(Answer):
+    status: Literal["ok"]
+    position: int = Field(description="the position of the latest stored event")
+
+
+class AnalyticsResult(Answer):
+    """The rows of an analyst query, each a JSON object named by the query's columns."""
+
+    query: str
+    title: str
+    parameters: dict[str, Any]
+    columns: list[str]
+    rows: list[dict[str, Any]]
