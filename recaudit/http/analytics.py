@@ -78,7 +78,8 @@ def analytics_router(analyst: Analyst) -> APIRouter:
         try:
             params = parameters(query.name, request.query_params)
         except ValidationError as exc:
-            raise RequestValidationError(exc.errors()) from None
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
         return JSONResponse(result(query, params, analyst))
 
     return router

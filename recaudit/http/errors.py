@@ -221,6 +221,8 @@ def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "string_pattern_mismatch":
         return field, _pattern_problem(str(ctx.get("pattern", "")), err.get("input"))
     words = EXPECTED.get(kind, "is not a valid value here")
+    if kind == "extra_forbidden" and tuple(err.get("loc", ()))[:1] == ("query",):
+        words = "is not a parameter of this request"
     try:
         return field, words.format(**ctx)
     except (KeyError, IndexError):

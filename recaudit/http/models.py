@@ -112,6 +112,8 @@ class Interval(Answer):
     duration_ms: int | None
     recording_no: int | None
     reason: str | None = Field(description="why an off interval is off: not_started, stopped")
+    by: str | None = Field(description="who opened the interval (system: automatically); "
+                                       "null only for intervals projected before it was kept")
 
 
 class Totals(Answer):
@@ -191,6 +193,8 @@ class Manifest(Answer):
     closed_by: Literal["RecordingStopped", "CallEnded"] | None
     pause_behavior: PAUSE_BEHAVIORS
     rate: int | None
+    audio: Literal["complete", "partial", "none"] | None = Field(
+        description="how much of the recorded time's audio arrived (null while open)")
     segments: list[Span]
     pauses: list[Pause]
     duration_ms: int | None

@@ -79,7 +79,7 @@ def test_migration_7_repartitions_an_existing_events_table(
     ch_client.insert("events", [old_row(i + 1, at) for i, at in enumerate(CLAIMED)],
                      database=ch_database, column_names=columns)
     assert partitions(ch_client, ch_database) == {month(at) for at in CLAIMED}
-    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:7])
 
     for statement in REPARTITION_EVENTS:  # a first run that stopped before it was recorded
         ch_client.command(statement, parameters={"db": ch_database})
