@@ -111,7 +111,8 @@ def test_query_through_the_server_and_locally_once_it_stopped(
 @pytest.mark.parametrize(("params", "says"), [
     (["--param", "seconds=-1"], "422 invalid_request: seconds:"),
     ([], "422 invalid_request: seconds: is required"),
-    (["--param", "seconds=5", "--param", "colour=red"], "colour: is not a parameter of this request"),
+    (["--param", "seconds=5", "--param", "colour=red"],
+     "colour: is not a parameter of this request"),
 ])
 def test_bad_parameters_are_refused_by_the_server(
         served: tuple[str, Path, subprocess.Popen[str]], params: list[str], says: str,
