@@ -112,6 +112,8 @@ class Interval(Answer):
     duration_ms: int | None
     recording_no: int | None
     reason: str | None = Field(description="why an off interval is off: not_started, stopped")
+    by: str | None = Field(description="who opened it (system: a recording that started "
+                                       "with the call; null: projected before it was kept)")
 
 
 class Totals(Answer):
