@@ -89,6 +89,12 @@ class CallStatesConsumer(Consumer):
                 "WHERE call_id = ?",
                 (event.version, event.position, event.key),
             )
+        elif event.type not in STATE_AFTER:
+            # A transfer, or a type added later: no state or recording of ours changes.
+            self._db.execute(
+                "UPDATE call_state SET version = ?, position = ? WHERE call_id = ?",
+                (event.version, event.position, event.key),
+            )
         else:
             self._db.execute(
                 "UPDATE call_state SET state = ?, recording_no = coalesce(?, recording_no), "

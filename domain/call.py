@@ -26,6 +26,7 @@ from domain.rules import (
     Refusal,
     initial_state,
     rule_refusal,
+    transfer_refusal,
 )
 from domain.stream import StreamAggregate
 from domain.timeline import Rejection, Timeline, opened_by
@@ -48,6 +49,7 @@ class CommandRequest:
     command_id: str | None
     fingerprint: str
     at_given: bool = True
+    to_agent_id: str | None = None  # a transfer's new agent
 
 
 def clock_refusal(
@@ -144,6 +146,19 @@ class Call(StreamAggregate):
             aggregate.ended_at = self.at
             aggregate._move(self)
 
+    class CallTransferred(CallEvent):
+        """The call passed to another agent; its mode, state and recording stay as they are."""
+
+        TOPIC = "recaudit.call.CallTransferred"
+        from_agent_id: str
+        to_agent_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.agent_id = self.to_agent_id
+            aggregate.last_at = self.at
+            aggregate.timeline.hand_to(self.to_agent_id, self.at)
+            aggregate._remember(self, None)
+
     class CommandRejected(CallEvent):
         """`at` is the time the command claimed; `received_at` the server clock when it
         was refused (None for refusals stored before it was kept)."""
@@ -195,6 +210,7 @@ class Call(StreamAggregate):
         self.rejections = 0
         self.commands: dict[str, tuple[str, Outcome]] = {}
         self.timeline = Timeline()
+        self.timeline.hand_to(agent_id, at)
         # A call that records from the start is moved by the automatic
         # RecordingStarted saved with this event, so it never shows as off.
         self.state = CallState.OFF
@@ -268,10 +284,12 @@ class Call(StreamAggregate):
         replay = self._replay(request)
         if replay is not None:
             return replay
-        refusal = rule_refusal(self.mode, self.state, request.command)
+        refusal = self._rule_refusal(request)
         if refusal is None and request.at_given:
             refusal = time_refusal(request.at, self.last_at, now, skew, backdate)
-        if refusal is None and decided_until is not None:
+        # A transfer changes no recording, so the audio already decided does not bind it.
+        if refusal is None and decided_until is not None and \
+                request.command is not Command.TRANSFER:
             at = request.at if request.at_given else max(request.at, self.last_at)
             refusal = Refusal.TOO_LATE if at < decided_until else None
         if refusal is not None:
@@ -284,11 +302,22 @@ class Call(StreamAggregate):
                 received_at=now,
             )
             return Outcome(self.version, refusal)
-        event_class, fields = self._event_for(request.command)
+        event_class, fields = self._event_for(request)
         self._trigger(event_class, request, **fields)
         return Outcome(self.version, None)
 
-    def _event_for(self, command: Command) -> tuple[type[CallEvent], dict[str, Any]]:
+    def _rule_refusal(self, request: CommandRequest) -> Refusal | None:
+        if request.command is Command.TRANSFER:
+            return transfer_refusal(self.state, self.agent_id, str(request.to_agent_id))
+        return rule_refusal(self.mode, self.state, request.command)
+
+    def _event_for(self, request: CommandRequest) -> tuple[type[CallEvent], dict[str, Any]]:
+        command = request.command
+        if command is Command.TRANSFER:
+            return self.CallTransferred, {
+                "from_agent_id": self.agent_id,
+                "to_agent_id": request.to_agent_id,
+            }
         if command is Command.START:
             return self.RecordingStarted, {
                 "recording_no": self.recording_no + 1,
@@ -338,7 +367,7 @@ class Call(StreamAggregate):
         self.state = state
         self.last_at = event.at
         if state is CallState.ENDED:
-            self.timeline.close(event.at)
+            self.timeline.finish(event.at)
         else:
             # Only RecordingStarted says whether it was automatic.
             automatic = getattr(event, "automatic", False)
@@ -352,6 +381,11 @@ class Call(StreamAggregate):
                 event.fingerprint,
                 Outcome(event.originator_version, refusal),
             )
+
+    @property
+    def holders(self) -> frozenset[str]:
+        """Every agent who has had the call, the current one included."""
+        return frozenset(holding.agent_id for holding in self.timeline.agents)
 
     @property
     def is_finished(self) -> bool:

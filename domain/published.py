@@ -24,6 +24,7 @@ CALL_EVENT_TYPES = (
     "RecordingStopped",
     "CallEnded",
     "CommandRejected",
+    "CallTransferred",
 )
 # Policy events are keyed by their organisation, call events by their call.
 POLICY_EVENT_TYPES = ("PolicySet", "PolicyOverrideRemoved")
@@ -38,9 +39,10 @@ TOPIC_TYPES = {f"recaudit.call.{name}": name for name in CALL_EVENT_TYPES} | {
 # The state each call event leaves its call in: the one table the call aggregate, the
 # projections and the segment store read. Not listed: CallStarted (the state a call starts
 # in depends on its mode, see `rules.initial_state`; one that records from the start is
-# moved by the automatic RecordingStarted saved with it) and CommandRejected (a refusal
-# changes no state). Whether an `off` left by RecordingStopped says `stopped` rather than
-# `not_started` follows from the call's recording number, not from this table.
+# moved by the automatic RecordingStarted saved with it), CommandRejected (a refusal
+# changes no state) and CallTransferred (it changes only who has the call). Whether an
+# `off` left by RecordingStopped says `stopped` rather than `not_started` follows from the
+# call's recording number, not from this table.
 STATE_AFTER: dict[str, CallState] = {
     "RecordingStarted": CallState.RECORDING,
     "RecordingPaused": CallState.PAUSED,
@@ -66,6 +68,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "CallEnded": ("call_id", "org_id", "recording_no", "state_before", "at", "by", "command_id"),
     "CommandRejected": (
         "call_id", "org_id", "command", "code", "state", "at", "by", "command_id", "received_at",
+    ),
+    "CallTransferred": (
+        "call_id", "org_id", "from_agent_id", "to_agent_id", "at", "by", "command_id",
     ),
 }
 

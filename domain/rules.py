@@ -31,6 +31,8 @@ class Command(str, Enum):
     RESUME = "resume"
     STOP = "stop"
     END = "end"
+    # Hands the call to another agent: not a recording command, and never in `actions`.
+    TRANSFER = "transfer"
 
 
 class PauseBehavior(str, Enum):
@@ -65,7 +67,7 @@ ALLOWED_IN_MODE: dict[Mode, frozenset[Command]] = {
     Mode.ON_DEMAND: frozenset(
         {Command.START_CALL, Command.START, Command.PAUSE, Command.RESUME, Command.END}
     ),
-    Mode.ON_DEMAND_UIS: frozenset(Command),
+    Mode.ON_DEMAND_UIS: frozenset({Command.START_CALL, *CALL_COMMANDS}),
 }
 
 # Command -> (states it is allowed from, state it leads to). Start call has no
@@ -104,6 +106,17 @@ def rule_refusal(mode: Mode, state: CallState, command: Command) -> Refusal | No
     if command not in ALLOWED_IN_MODE[mode]:
         return Refusal.NOT_PERMITTED
     if state not in TRANSITIONS[command][0]:
+        return Refusal.INVALID_STATE
+    return None
+
+
+def transfer_refusal(state: CallState, agent_id: str, to_agent_id: str) -> Refusal | None:
+    """The rule a transfer breaks, if any (time rules are separate). Every mode allows a
+    transfer before the call ends; it changes only who has the call, never its mode or
+    state, so handing the call to the agent who has it is `invalid_state`."""
+    if state is CallState.ENDED:
+        return Refusal.CALL_ENDED
+    if to_agent_id == agent_id:
         return Refusal.INVALID_STATE
     return None
 

@@ -60,10 +60,36 @@ class Rejection:
     by: str
 
 
+@dataclass(frozen=True)
+class Holding:
+    """One agent's span of having the call: from the start or a transfer to it, until a
+    transfer away or the end (None while it still has the call)."""
+
+    agent_id: str
+    start: datetime
+    end: datetime | None
+
+
 @dataclass
 class Timeline:
     intervals: list[Interval] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # Who had the call when: contiguous spans from the start, one per holder, in order.
+    agents: list[Holding] = field(default_factory=list)
+
+    def hand_to(self, agent_id: str, at: datetime) -> None:
+        """The call passes to `agent_id` at `at` (its start, or a transfer)."""
+        self._release(at)
+        self.agents.append(Holding(agent_id, at, None))
+
+    def finish(self, at: datetime) -> None:
+        """The call ends at `at`: the open interval and the current holder's span close."""
+        self.close(at)
+        self._release(at)
+
+    def _release(self, at: datetime) -> None:
+        if self.agents and self.agents[-1].end is None:
+            self.agents[-1] = replace(self.agents[-1], end=at)
 
     def open(self, state: CallState, at: datetime, recording_no: int | None, by: str) -> None:
         """Close the open interval (if any) at `at` and open one in `state`, opened `by`."""

@@ -36,16 +36,18 @@ CALL_COLUMNS = (
     "call_id", "org_id", "agent_id", "direction", "mode", "policy_version", "pause_behavior",
     "started_at", "ended_at", "state", "recording_no",
     "recording_ms", "paused_ms", "off_ms", "pauses", "refusals", "longest_pause_ms",
-    "timeline", "version", "position", "legal_hold",
+    "timeline", "version", "position", "legal_hold", "agents",
 )
 INTERVAL_COLUMNS = (
     "call_id", "interval_no", "state", "start_at", "end_at", "duration_ms", "recording_no",
     "reason", "by", "mode", "org_id", "agent_id", "position",
 )
-# An interval is [state, start, end, recording_no, reason, position, by]: times in epoch
-# milliseconds, `position` that of the event that last changed it (opened or closed it),
-# which versions its row, `by` who opened it. A refusal is [command, at, code, by].
-STATE, START, END, RECORDING_NO, REASON, POSITION, BY = range(7)
+# An interval is [state, start, end, recording_no, reason, position, by, agent]: times in
+# epoch milliseconds, `position` that of the event that last changed it (opened or closed
+# it), which versions its row, `by` who opened it, `agent` who had the call then. A refusal
+# is [command, at, code, by]. A holder's span is [agent_id, start, end].
+STATE, START, END, RECORDING_NO, REASON, POSITION, BY, AGENT = range(8)
+END_OF_HOLDING = 2
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class CallProjection:
     longest_pause_ms: int = 0
     intervals: list[list[Any]] = field(default_factory=list)
     rejected: list[list[Any]] = field(default_factory=list)
+    agents: list[list[Any]] = field(default_factory=list)
 
     @classmethod
     def started(cls, event: PublishedEvent) -> CallProjection:
@@ -80,6 +83,7 @@ class CallProjection:
             direction=f["direction"], mode=f["mode"], policy_version=f["policy_version"],
             pause_behavior=f["pause_behavior"], started_at=at, ended_at=None, state=OFF,
             recording_no=0, version=event.version, position=event.position,
+            agents=[[f["agent_id"], at, None]],
         )
         # As the aggregate does: a call that records from the start is moved by the
         # automatic RecordingStarted that follows; the others open "off" now.
@@ -98,6 +102,8 @@ class CallProjection:
         kind = event.type
         if kind == "CommandRejected":
             self.rejected.append([f["command"], at, f["code"], f["by"]])
+        elif kind == "CallTransferred":
+            self._hand_to(f["to_agent_id"], at)
         else:
             if kind == "RecordingStarted":
                 self.recording_no = f["recording_no"]
@@ -105,6 +111,7 @@ class CallProjection:
             changed = self._close(at, event.position)
             if self.state == ENDED:
                 self.ended_at = at
+                self.agents[-1][END_OF_HOLDING] = at
             else:
                 self._open(self.state, at, event.position,
                            opened_by(f["by"], f.get("automatic")))
@@ -114,6 +121,11 @@ class CallProjection:
         self.position = event.position
         return changed
 
+    def _hand_to(self, agent_id: str, at: int) -> None:
+        self.agents[-1][END_OF_HOLDING] = at
+        self.agents.append([agent_id, at, None])
+        self.agent_id = agent_id
+
     def _open(self, state: str, at: int, position: int, by: str) -> None:
         if state == OFF:
             reason: str | None = STOPPED if self.recording_no else NOT_STARTED
@@ -122,7 +134,8 @@ class CallProjection:
             reason, recording_no = None, self.recording_no
             if state == PAUSED:
                 self.pauses += 1
-        self.intervals.append([state, at, None, recording_no, reason, position, by])
+        self.intervals.append([state, at, None, recording_no, reason, position, by,
+                               self.agent_id])
 
     def _close(self, at: int, position: int) -> int | None:
         if not self.intervals or self.intervals[-1][END] is not None:
@@ -149,6 +162,7 @@ class CallProjection:
             self.state, self.recording_no, self.recording_ms, self.paused_ms, self.off_ms,
             self.pauses, len(self.rejected), self.longest_pause_ms, self.document(),
             self.version, self.position, False,  # no legal holds yet
+            [agent for agent, _start, _end in self.agents],
         )
 
     def document(self) -> str:
@@ -156,20 +170,22 @@ class CallProjection:
         return json.dumps({
             "call_id": self.call_id, "org_id": self.org_id, "agent_id": self.agent_id,
             "mode": self.mode, "started_at": self.started_at, "ended_at": self.ended_at,
-            "intervals": self.intervals, "rejected": self.rejected,
+            "intervals": self.intervals, "rejected": self.rejected, "agents": self.agents,
         }, separators=(",", ":"))
 
     def interval_row(self, index: int) -> tuple[Any, ...]:
-        state, start, end, recording_no, reason, position, by = self.intervals[index]
+        """An interval's row; its `agent_id` is the agent who had the call when it opened."""
+        state, start, end, recording_no, reason, position, by, agent = self.intervals[index]
         return (
             self.call_id, index + 1, state, start, end, None if end is None else end - start,
-            recording_no, reason, by, self.mode, self.org_id, self.agent_id, position,
+            recording_no, reason, by, self.mode, self.org_id, agent, position,
         )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CallProjection:
         """The state stored in a `calls` row (the inverse of `summary_row`)."""
         document = json.loads(row["timeline"])
+        agent = row["agent_id"]
         return cls(
             call_id=row["call_id"], org_id=row["org_id"], agent_id=row["agent_id"],
             direction=row["direction"], mode=row["mode"],
@@ -179,11 +195,24 @@ class CallProjection:
             position=row["position"], recording_ms=row["recording_ms"],
             paused_ms=row["paused_ms"], off_ms=row["off_ms"], pauses=row["pauses"],
             longest_pause_ms=row["longest_pause_ms"],
-            intervals=[stored_interval(i) for i in document["intervals"]],
+            intervals=[stored_interval(i, agent) for i in document["intervals"]],
             rejected=document["rejected"],
+            agents=stored_agents(document),
         )
 
 
-def stored_interval(interval: list[Any]) -> list[Any]:
-    """An interval of a `timeline` document; one stored before `by` was kept gets None."""
-    return interval if len(interval) > BY else [*interval, None]
+def stored_interval(interval: list[Any], agent_id: str) -> list[Any]:
+    """An interval of a `timeline` document: one stored before `by` was kept gets None, one
+    stored before transfers existed the call's only agent, `agent_id`."""
+    if len(interval) <= BY:
+        interval = [*interval, None]
+    return interval if len(interval) > AGENT else [*interval, agent_id]
+
+
+def stored_agents(document: Mapping[str, Any]) -> list[list[Any]]:
+    """Who had the call when, from a `timeline` document; one stored before transfers
+    existed had one agent from start to end."""
+    agents = document.get("agents")
+    if agents is None:
+        return [[document["agent_id"], document["started_at"], document["ended_at"]]]
+    return list(agents)

@@ -28,13 +28,15 @@ WHERE call_id = {call_id:String}
 # is a bound parameter, NULL when not asked for; the cursor's key bounds the page. Times
 # are bound as epoch milliseconds (`from_ms` is 0 when not asked: no call starts before
 # 1970). One row more than the page is read, to know whether another page follows.
+# `agent_id` lists the calls the agent has had, now or before a transfer (`agents` only
+# grows, so the filter is safe under FINAL).
 CALL_SUMMARIES = """
 SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
        recording_ms, paused_ms, off_ms, refusals, longest_pause_ms, legal_hold,
        toUnixTimestamp64Milli(started_at) AS started_ms
 FROM {db:Identifier}.calls FINAL
 WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
-  AND ({agent_id:Nullable(String)} IS NULL OR agent_id = {agent_id:Nullable(String)})
+  AND ({agent_id:Nullable(String)} IS NULL OR has(agents, {agent_id:Nullable(String)}))
   AND ({mode:Nullable(String)} IS NULL OR mode = {mode:Nullable(String)})
   AND ({state:Nullable(String)} IS NULL OR state = {state:Nullable(String)})
   AND started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')

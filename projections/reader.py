@@ -13,9 +13,9 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from domain.errors import UnknownCall
 from domain.rules import CallState, Mode
-from domain.timeline import Interval, Rejection
+from domain.timeline import Holding, Interval, Rejection
 from projections import queries
-from projections.callstate import stored_interval
+from projections.callstate import stored_agents, stored_interval
 from projections.consumer import DEFAULT_NAME, Progress
 from projections.errors import ProjectionError
 from projections.schema import check_identifier
@@ -149,8 +149,12 @@ def view_of(document: str) -> TimelineView:
     intervals = tuple(
         Interval(CallState(state), from_millis(start), optional_from_millis(end),
                  recording_no, reason, by)
-        for state, start, end, recording_no, reason, _position, by
-        in map(stored_interval, call["intervals"])
+        for state, start, end, recording_no, reason, _position, by, _agent
+        in (stored_interval(i, call["agent_id"]) for i in call["intervals"])
+    )
+    agents = tuple(
+        Holding(agent_id, from_millis(start), optional_from_millis(end))
+        for agent_id, start, end in stored_agents(call)
     )
     rejected = tuple(
         Rejection(command, from_millis(at), code, by)
@@ -160,7 +164,7 @@ def view_of(document: str) -> TimelineView:
         call_id=call["call_id"], org_id=call["org_id"], agent_id=call["agent_id"],
         mode=Mode(call["mode"]), started_at=from_millis(call["started_at"]),
         ended_at=optional_from_millis(call["ended_at"]), intervals=intervals,
-        rejected=rejected,
+        rejected=rejected, agents=agents,
     )
 
 

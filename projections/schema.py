@@ -167,8 +167,9 @@ INTERVAL_ACTOR = (
 
 # The list of calls (newest first, keyset on started_at and call_id, filtered by
 # organisation and agent): the legal-hold flag it shows, and skip indexes that let a page
-# read only the granules near its key (started_at, org_id and agent_id never change for a
-# call, so skipping granules is safe under FINAL). Existing parts get the indexes too.
+# read only the granules near its key (started_at and org_id never change for a call, so
+# skipping granules is safe under FINAL; agent_id changes with a transfer since migration 9,
+# and the list no longer filters on it). Existing parts get the indexes too.
 CALL_LIST = (
     "ALTER TABLE {db:Identifier}.calls ADD COLUMN IF NOT EXISTS legal_hold Bool DEFAULT false",
     "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_started_at started_at "
@@ -177,6 +178,22 @@ CALL_LIST = (
     "TYPE bloom_filter GRANULARITY 1",
     "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_started_at",
     "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_org_agent",
+)
+
+# Transfers: who had each call (every holder in order; `agent_id` is now the current one)
+# and the agents of each CallTransferred. Rows written before read `agents` as their only
+# agent. The list of calls filters an agent on `agents`, which only ever grows, so the skip
+# index on it is safe under FINAL (unlike one on `agent_id`, which a transfer changes).
+TRANSFERS = (
+    "ALTER TABLE {db:Identifier}.calls ADD COLUMN IF NOT EXISTS agents Array(String) "
+    "DEFAULT [agent_id]",
+    "ALTER TABLE {db:Identifier}.calls ADD INDEX IF NOT EXISTS calls_agents agents "
+    "TYPE bloom_filter GRANULARITY 1",
+    "ALTER TABLE {db:Identifier}.calls MATERIALIZE INDEX calls_agents",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS from_agent_id "
+    "Nullable(String)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS to_agent_id "
+    "Nullable(String)",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -188,6 +205,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "who opened each interval", INTERVAL_ACTOR),
     Migration(7, "events partitioned by recorded_at, with received_at", REPARTITION_EVENTS),
     Migration(8, "the list of calls: legal-hold flag, skip indexes", CALL_LIST),
+    Migration(9, "transfers: every agent of a call, the agents of a transfer", TRANSFERS),
 )
 
 

@@ -45,7 +45,7 @@ from domain.published import PublishedEvent, is_policy_type
 
 log = logging.getLogger(__name__)
 MiB = 1 << 20
-STATE_CHANGES = frozenset({*STATE_AFTER, "CallEnded"})  # CommandRejected changes no state
+STATE_CHANGES = frozenset({*STATE_AFTER, "CallEnded"})  # a refusal or a transfer changes none
 
 
 @dataclass(frozen=True)

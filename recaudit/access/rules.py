@@ -60,6 +60,11 @@ PERMISSIONS: dict[Role, dict[Action, Reach]] = {
 }
 
 
+# What an agent's token may still do on a call it had before a transfer: read it. Sending
+# commands is for the agent who has the call now (a former agent is refused 403).
+FORMER_HOLDER_ACTIONS: frozenset[Action] = frozenset({Action.READ_CALL})
+
+
 class Target(str, Enum):
     """Where a route's organisation (and agent) come from."""
 

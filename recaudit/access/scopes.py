@@ -1,8 +1,9 @@
-"""Whose a call is: its organisation and agent, read once from the event store.
+"""Whose a call is: its organisation and agent, read from the event store.
 
-A call's organisation and agent are fixed when it starts, so they are read from its
-first event only and kept in a bounded cache; an unknown call is not cached (it may
-start a moment later).
+A call's organisation is fixed when it starts, so it is read from its first event only and
+kept in a bounded cache; an unknown call is not cached (it may start a moment later). Its
+agent changes with every transfer, so a question about agents (an agent's token) is read
+fresh from the whole call: the agent who has it now and those who had it before.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from recaudit.core.service import RecordingService
 @dataclass(frozen=True)
 class CallOwner:
     org_id: str
-    agent_id: str
+    agent_id: str  # the agent who has the call (the one who started it, if not `current`)
+    former: frozenset[str] = frozenset()  # agents who had it before (with `current` only)
+    current: bool = False  # read from the whole call: agent_id and former are up to date
 
 
 OwnerLookup = Callable[[str], CallOwner | None]
@@ -35,7 +38,10 @@ class CallOwners:
         self._known: OrderedDict[str, CallOwner] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, call_id: str) -> CallOwner | None:
+    def __call__(self, call_id: str, *, current: bool = False) -> CallOwner | None:
+        """The call's owner; `current`: with its agents as they stand now (a full read)."""
+        if current:
+            return self._current(call_id)
         with self._lock:
             owner = self._known.get(call_id)
             if owner is not None:
@@ -50,6 +56,12 @@ class CallOwners:
             if len(self._known) > self.capacity:
                 self._known.popitem(last=False)
         return owner
+
+    def _current(self, call_id: str) -> CallOwner | None:
+        call = self.service.store.call(call_id)
+        if call is None:
+            return None
+        return CallOwner(call.org_id, call.agent_id, call.holders - {call.agent_id}, True)
 
     @property
     def store_down(self) -> bool:

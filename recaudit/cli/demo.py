@@ -80,36 +80,46 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
     run_tag = f"{seed}-{int(start.timestamp())}"
     refusals: dict[str, Counter[str]] = defaultdict(Counter)
     accepted: Counter[str] = Counter()
+    transferred: Counter[str] = Counter()
     timelines = []
     for n in range(calls):
         mode = list(Mode)[n % len(Mode)]
         agent = "agent-trainee" if mode is Mode.PAUSE_RESUME and n % 8 == 1 else f"agent-{n % 5}"
+        # Every third call is handed to a colleague before it ends.
+        colleague = f"agent-{(n + 1) % 5}" if n % 3 == 2 else None
         script = call_script(rng, f"demo-{run_tag}-{n:04d}", ORGS[mode], agent, mode,
-                             start + timedelta(minutes=2 * n))
-        call_mode = _play(client, script, accepted, refusals)
+                             start + timedelta(minutes=2 * n), transfer_to=colleague)
+        call_mode = _play(client, script, accepted, refusals, transferred)
         # The timeline is a projection: wait for it to include this call's last event.
         position = _ok(client.get(f"/calls/{script.call_id}"))["position"]
         timelines.append((call_mode, _ok(client.get(f"/calls/{script.call_id}/timeline",
                                                     params={"min_position": position}))))
-    return {"accepted": accepted, "refusals": refusals, "timelines": timelines}
+    return {"accepted": accepted, "refusals": refusals, "transfers": transferred,
+            "timelines": timelines}
 
 
 def _play(client: httpx.Client, script: CallScript, accepted: Counter[str],
-          refusals: dict[str, Counter[str]]) -> str:
+          refusals: dict[str, Counter[str]], transferred: Counter[str]) -> str:
     body = {"call_id": script.call_id, "org_id": script.org_id, "agent_id": script.agent_id,
             "direction": script.direction, "at": iso_millis(script.started_at),
             "command_id": f"{script.call_id}-start"}
     mode = str(_ok(client.post("/calls", json=body))["mode"])
     accepted[mode] += 1
+    agent = script.agent_id  # who has the call, and so sends its commands
     for i, step in enumerate(script.steps):
-        response = client.post(command_path(step.command, script.call_id),
-                               json={"by": script.agent_id, "at": iso_millis(step.at),
-                                     "command_id": f"{script.call_id}-{i}"})
+        command: dict[str, Any] = {"by": agent, "at": iso_millis(step.at),
+                                   "command_id": f"{script.call_id}-{i}"}
+        if step.to_agent_id is not None:
+            command["to_agent_id"] = step.to_agent_id
+        response = client.post(command_path(step.command, script.call_id), json=command)
         if response.status_code == 409:
             refusals[mode][response.json()["error"]["code"]] += 1
-        else:
-            _ok(response)
-            accepted[mode] += 1
+            continue
+        _ok(response)
+        accepted[mode] += 1
+        if step.to_agent_id is not None:
+            transferred[mode] += 1
+            agent = step.to_agent_id
     return mode
 
 
@@ -127,7 +137,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
         per_mode[mode]["calls"] += 1
         for key, value in timeline["totals"].items():
             per_mode[mode][key] += value
-    print(f"{'mode':<15}{'calls':>6}{'accepted':>10}{'refused':>9}"
+    print(f"{'mode':<15}{'calls':>6}{'accepted':>10}{'refused':>9}{'transfers':>11}"
           f"{'recorded':>11}{'paused':>9}{'off':>9}  refusals by code")
     for mode in Mode:
         m = mode.value
@@ -137,7 +147,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
         refused = report["refusals"][m]
         codes = ", ".join(f"{c} {n}" for c, n in sorted(refused.items())) or "-"
         print(f"{m:<15}{row['calls']:>6}{report['accepted'][m]:>10}{sum(refused.values()):>9}"
-              f"{_mins(row['recording_ms']):>11}{_mins(row['paused_ms']):>9}"
+              f"{report['transfers'][m]:>11}{_mins(row['recording_ms']):>11}{_mins(row['paused_ms']):>9}"
               f"{_mins(row['off_ms']):>9}  {codes}")
     example = report["timelines"][0][1]["call_id"] if report["timelines"] else None
     print()
@@ -197,4 +207,6 @@ def print_timeline(url: str, call_id: str, min_position: int | None = None, *,
           f"off {totals['off_ms']} ms")
     for r in body["rejected"]:
         print(f"refused: {r['command']} at {r['at']} by {r['by']}: {r['code']}")
+    for a in body.get("agents", []):
+        print(f"agent: {a['agent_id']} from {a['start']} to {a['end'] or '(now)'}")
     return ExitCode.OK

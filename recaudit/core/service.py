@@ -6,7 +6,7 @@ Writes go through the group committer; reads replay from the event store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -186,16 +186,35 @@ class RecordingService:
         at: datetime | None = None,
         command_id: str | None = None,
     ) -> CallResult:
-        if command is Command.START_CALL:
-            raise ValueError("use start_call to start a call")
-        fingerprint = _fingerprint(command, by, at)
+        if command in (Command.START_CALL, Command.TRANSFER):
+            raise ValueError(f"use {command.value} to send {command.value}")
+        return self._on_call(call_id, command, by, at, command_id, _fingerprint(command, by, at))
+
+    def transfer(
+        self,
+        call_id: str,
+        *,
+        to_agent_id: str,
+        by: str,
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CallResult:
+        """Hand the call to `to_agent_id`: only who has it changes (docs/rules.md)."""
+        fingerprint = _fingerprint(Command.TRANSFER, by, at, to=to_agent_id)
+        return self._on_call(call_id, Command.TRANSFER, by, at, command_id, fingerprint,
+                             to_agent_id=to_agent_id)
+
+    def _on_call(self, call_id: str, command: Command, by: str, at: datetime | None,
+                 command_id: str | None, fingerprint: str,
+                 to_agent_id: str | None = None) -> CallResult:
         stream_id = call_stream_id(call_id)
 
         def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
             call = uow.get(stream_id)
             if call is None:
                 raise UnknownCall(call_id)
-            request = self._request(command, by, at, command_id, fingerprint)
+            request = replace(self._request(command, by, at, command_id, fingerprint),
+                              to_agent_id=to_agent_id)
             decided = self.watermark.decided_until(call_id) if self.watermark else None
             outcome = call.handle(request, self.clock(), self.skew, decided_until=decided,
                                   backdate=self.backdate)

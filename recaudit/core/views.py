@@ -10,7 +10,7 @@ from domain.call import Call
 from domain.clock import iso_millis
 from domain.policy import Change, OverrideRemoval, Policy, Setting
 from domain.rules import INDICATOR, CallState, Mode, PauseBehavior, allowed_actions
-from domain.timeline import Interval, Rejection
+from domain.timeline import Holding, Interval, Rejection
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class TimelineView:
     ended_at: datetime | None
     intervals: tuple[Interval, ...]
     rejected: tuple[Rejection, ...]
+    agents: tuple[Holding, ...]  # who had the call when; agent_id is the current holder
 
     @classmethod
     def of(cls, call: Call) -> TimelineView:
@@ -181,6 +182,7 @@ class TimelineView:
             ended_at=call.ended_at,
             intervals=tuple(call.timeline.intervals),
             rejected=tuple(call.timeline.rejected),
+            agents=tuple(call.timeline.agents),
         )
 
     def totals(self) -> dict[str, int]:
@@ -202,6 +204,11 @@ class TimelineView:
             "rejected": [
                 {"command": r.command, "at": iso_millis(r.at), "code": r.code, "by": r.by}
                 for r in self.rejected
+            ],
+            "agents": [
+                {"agent_id": a.agent_id, "start": iso_millis(a.start),
+                 "end": iso_millis(a.end) if a.end else None}
+                for a in self.agents
             ],
         }
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from domain.clock import to_utc_millis
 from domain.ids import ID_PATTERN
-from domain.rules import Command, Mode, PauseBehavior
+from domain.rules import CALL_COMMANDS, Command, Mode, PauseBehavior, Refusal
 from domain.text import ACTOR_PATTERN, REASON_PATTERN
 from recaudit import __version__
 from recaudit.core.health import StoreUnavailable
@@ -108,15 +108,23 @@ class CommandBody(Strict):
     command_id: Id | None = None
 
 
-def call_response(result: CallResult, success: int = 200) -> JSONResponse:
+class TransferBody(CommandBody):
+    to_agent_id: Id
+
+
+def call_response(result: CallResult, success: int = 200,
+                  command: Command | None = None) -> JSONResponse:
     body = result.status.to_json(result.position)
     if result.refusal is not None:
-        return error_response(409, result.refusal.value, refusal_message(result), call=body)
+        return error_response(409, result.refusal.value, refusal_message(result, command),
+                              call=body)
     return JSONResponse(body, success)
 
 
-def refusal_message(result: CallResult) -> str:
+def refusal_message(result: CallResult, command: Command | None = None) -> str:
     status = result.status
+    if command is Command.TRANSFER and result.refusal is Refusal.INVALID_STATE:
+        return f"the call is already with agent {status.agent_id!r}; transfer it to another"
     return {
         "call_ended": "the call has ended; no further commands are accepted",
         "not_permitted": f"the call's mode {status.mode.value} never allows this command",
@@ -238,8 +246,16 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
         handler.__doc__ = COMMAND_DOCS[command]
         app.post(path, response_model=models.CallStatus, tags=["calls"])(handler)
 
-    for command, path in COMMAND_PATHS.items():
-        command_route(command, path)
+    for command in CALL_COMMANDS:
+        command_route(command, COMMAND_PATHS[command])
+
+    @app.post(COMMAND_PATHS[Command.TRANSFER], response_model=models.CallStatus, tags=["calls"])
+    def transfer_call(call_id: CallIdPath, body: TransferBody) -> JSONResponse:
+        """Hand the call to another agent: its mode, state, recording and any open pause
+        stay as they are; only who has it changes."""
+        result = service.transfer(call_id, to_agent_id=body.to_agent_id, by=body.by,
+                                  at=body.at, command_id=body.command_id)
+        return call_response(result, command=Command.TRANSFER)
 
     @app.get("/calls/{call_id}", response_model=models.CallStatus, tags=["calls"])
     def get_call(call_id: CallIdPath) -> JSONResponse:

@@ -32,7 +32,14 @@ from recaudit.access.errors import (
     Refused,
     Unauthenticated,
 )
-from recaudit.access.rules import PERMISSIONS, Reach, RouteRule, Target
+from recaudit.access.rules import (
+    FORMER_HOLDER_ACTIONS,
+    PERMISSIONS,
+    Action,
+    Reach,
+    RouteRule,
+    Target,
+)
 from recaudit.access.scopes import CallOwner, CallOwners
 from recaudit.access.tokens import EVERY_ORG, Principal, TokenTable
 from recaudit.core.health import StoreUnavailable
@@ -147,8 +154,8 @@ class AccessGate:
             _check_listing(who, rule, reach, query)
         elif rule.target is Target.CALL:
             call_id = params.get("call_id")
-            if _valid(call_id) and not reaches(who, reach, await self._owner(call_id)):
-                raise NotVisible(str(UnknownCall(call_id)))
+            if _valid(call_id):
+                _check_call(who, rule.action, reach, await self._owner(call_id, reach), call_id)
         else:
             await self._check_new_call(who, reach, document)
 
@@ -165,15 +172,19 @@ class AccessGate:
                             f"{who.org!r}")
         call_id = document.get("call_id")
         if _valid(call_id):
-            owner = await self._owner(call_id)
+            owner = await self._owner(call_id, reach)
             if owner is not None and not reaches(who, reach, owner):
+                if had(who, reach, owner):
+                    raise Forbidden(_transferred(call_id, Action.START_CALL))
                 raise CallIdTaken(str(CallIdInUse(call_id)))
 
-    async def _owner(self, call_id: str) -> CallOwner | None:
+    async def _owner(self, call_id: str, reach: Reach) -> CallOwner | None:
+        """The call's owner; for a token that reaches only its own calls, with the agents as
+        they stand now (a transfer changes them)."""
         if self.owners.store_down:
             raise StoreUnavailable(self.owners.service.health.last_error)
         try:
-            return await run_in_threadpool(self.owners, call_id)
+            return await run_in_threadpool(self.owners, call_id, current=reach is Reach.OWN)
         except (OperationalError, InterfaceError) as exc:
             self.owners.service.health.mark_down(exc)
             raise StoreUnavailable(exc) from exc
@@ -207,6 +218,29 @@ def reaches(who: Principal, reach: Reach, owner: CallOwner | None) -> bool:
     if not who.covers(owner.org_id):
         return False
     return reach is Reach.ORG or owner.agent_id == who.agent_id
+
+
+def had(who: Principal, reach: Reach, owner: CallOwner) -> bool:
+    """Whether `who`, reaching its own calls only, had the call before it was transferred."""
+    return reach is Reach.OWN and who.covers(owner.org_id) and who.agent_id in owner.former
+
+
+def _check_call(who: Principal, action: Action, reach: Reach, owner: CallOwner | None,
+                call_id: str) -> None:
+    """A call's route: the agent who has the call may do what its role allows; one who had
+    it may read it (403 for anything else); to any other token it does not exist (404)."""
+    if reaches(who, reach, owner):
+        return
+    if owner is not None and had(who, reach, owner):
+        if action in FORMER_HOLDER_ACTIONS:
+            return
+        raise Forbidden(_transferred(call_id, action))
+    raise NotVisible(str(UnknownCall(call_id)))
+
+
+def _transferred(call_id: str, action: Action) -> str:
+    return (f"call {call_id!r} was transferred to another agent: this token may still read "
+            f"it, but only the agent who has it now may {action.value}")
 
 
 def _valid(value: object) -> TypeGuard[str]:

@@ -41,7 +41,7 @@ class CallStatus(Answer):
 
     call_id: str
     org_id: str
-    agent_id: str
+    agent_id: str = Field(description="the agent who has the call now (after any transfer)")
     direction: Literal["inbound", "outbound"]
     mode: MODES
     pause_behavior: PAUSE_BEHAVIORS
@@ -129,18 +129,28 @@ class Rejected(Answer):
     by: str
 
 
+class Holding(Answer):
+    """One agent's span of having the call (`end` null: it has the call now)."""
+
+    agent_id: str
+    start: Time
+    end: Time | None
+
+
 class Timeline(Answer):
     """The call's recording timeline, read from the projection."""
 
     call_id: str
     org_id: str
-    agent_id: str
+    agent_id: str = Field(description="the agent who has the call now (or had it at the end)")
     mode: MODES
     started_at: Time
     ended_at: Time | None
     intervals: list[Interval]
     totals: Totals
     rejected: list[Rejected]
+    agents: list[Holding] = Field(description="who had the call when: contiguous spans from "
+                                              "the start to the end, one per holder, in order")
 
 
 class CallSummary(Answer):

@@ -16,6 +16,7 @@ COMMAND_PATHS: dict[Command, str] = {
     Command.RESUME: "/calls/{call_id}/recording/resume",
     Command.STOP: "/calls/{call_id}/recording/stop",
     Command.END: "/calls/{call_id}/end",
+    Command.TRANSFER: "/calls/{call_id}/transfer",
 }
 
 

@@ -67,6 +67,18 @@ class Api:
         body = {"by": by} | _optional(at, command_id)
         return self.http.post(f"/calls/{call_id}/{COMMAND_PATHS[command]}", json=body)
 
+    def transfer(
+        self,
+        call_id: str,
+        to_agent_id: str,
+        *,
+        by: str = "agent-1",
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> httpx.Response:
+        body = {"to_agent_id": to_agent_id, "by": by} | _optional(at, command_id)
+        return self.http.post(f"/calls/{call_id}/transfer", json=body)
+
     def call(self, call_id: str) -> httpx.Response:
         return self.http.get(f"/calls/{call_id}")
 

@@ -20,7 +20,7 @@ STATUS_FIELDS = {
 }
 TIMELINE_FIELDS = {
     "call_id", "org_id", "agent_id", "mode", "started_at", "ended_at", "intervals",
-    "totals", "rejected",
+    "totals", "rejected", "agents",
 }
 INTERVAL_FIELDS = {"state", "start", "end", "duration_ms", "recording_no", "reason", "by"}
 
@@ -121,6 +121,8 @@ def test_timeline_of_a_finished_call(ready: Backend, api: Api) -> None:
         {"command": "resume", "at": "2026-03-01T09:01:20.000Z", "code": "call_ended",
          "by": "agent-7"},
     ]
+    assert body["agents"] == [
+        {"agent_id": "agent-7", "start": body["started_at"], "end": body["ended_at"]}]
 
 
 def check_contiguous(body: dict) -> None:

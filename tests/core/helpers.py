@@ -158,9 +158,20 @@ def _check_one(calls: model.CallModel, event: PublishedEvent) -> None:
     fields = event.fields
     state = calls.state
     if event.type == "CommandRejected":
-        answer = calls.send(fields["command"], fields["by"], ms_of(event.at), None)
+        # A refused transfer does not keep its target: only invalid_state says it was the
+        # agent who had the call.
+        to = None
+        if fields["command"] == model.TRANSFER:
+            to = calls.holder if fields["code"] == "invalid_state" else f"not-{calls.holder}"
+        answer = calls.send(fields["command"], fields["by"], ms_of(event.at), None, to)
         assert (answer.kind, answer.code) == ("refused", fields["code"]), event
         assert fields["state"] == state, event
+        return
+    if event.type == "CallTransferred":
+        assert fields["from_agent_id"] == calls.holder, event
+        answer = calls.send(model.TRANSFER, fields["by"], ms_of(event.at), None,
+                            fields["to_agent_id"])
+        assert answer.kind == "accepted" and calls.holder == fields["to_agent_id"], event
         return
     answer = calls.send(model.COMMAND_OF[event.type], fields["by"], ms_of(event.at), None)
     assert answer.kind == "accepted", event

@@ -1,6 +1,6 @@
 """A small reference model of the recording rules, written from docs/rules.md (sections
 "Modes", "Commands and states", "Refusals", "Idempotency", "What the agent's client shows",
-"Time" and "Timeline").
+"Time", "Transfers" and "Timeline").
 
 It deliberately shares no code with `domain.rules`: the tables below are restated from the
 rules page, so a mistake in the product's tables shows up as a disagreement. Times are whole
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 MODES = ("always_on", "pause_resume", "on_demand", "on_demand_uis")
 COMMANDS = ("start_call", "start", "pause", "resume", "stop", "end")
 CALL_COMMANDS = ("start", "pause", "resume", "stop", "end")
+# Handing the call to another agent: in every mode, never among the actions.
+TRANSFER = "transfer"
 STATES = ("new", "off", "recording", "paused", "ended")
 CODES = ("call_ended", "not_permitted", "invalid_state", "out_of_order", "future_timestamp",
          "past_timestamp")
@@ -98,6 +100,16 @@ def rule_code(mode: str, state: str, command: str) -> str | None:
     return None
 
 
+def transfer_code(state: str, agent: str, to_agent: str) -> str | None:
+    """The rule a transfer breaks, ignoring time: none before the call ends, unless the call
+    is handed to the agent who already has it."""
+    if state == "ended":
+        return "call_ended"
+    if to_agent == agent:
+        return "invalid_state"
+    return None
+
+
 def actions(mode: str, state: str) -> list[str]:
     """What a client may offer now, in the contract's order."""
     return [c for c in CALL_COMMANDS if rule_code(mode, state, c) is None]
@@ -156,14 +168,20 @@ class CallModel:
     ended_at: int | None = None
     intervals: list[Interval] = field(default_factory=list)
     rejected: list[tuple[str, int, str, str]] = field(default_factory=list)
-    seen: dict[str, tuple[tuple[str, str, int | None], Answer]] = field(default_factory=dict)
+    seen: dict[str, tuple[tuple[str, str, int | None, str | None], Answer]] = field(
+        default_factory=dict)
     events: list[str] = field(default_factory=list)
     replayed: bool = False  # whether the last request repeated an earlier one
+    # Who had the call when: [agent, start, end], from the start to the end, in order;
+    # `holder` has it now (`agent` is the one who started it, and sends start call).
+    agents: list[list[object]] = field(default_factory=list)
+    holder: str = ""
 
-    def send(self, command: str, by: str, at: int | None, command_id: str | None) -> Answer:
-        """Apply one request; returns the expected answer."""
+    def send(self, command: str, by: str, at: int | None, command_id: str | None,
+             to: str | None = None) -> Answer:
+        """Apply one request (`to`: a transfer's new agent); returns the expected answer."""
         by = self.agent if command == "start_call" else by
-        fingerprint = (command, by, at)
+        fingerprint = (command, by, at, to)
         self.replayed = False
         if command_id is not None and command_id in self.seen:
             first, answer = self.seen[command_id]
@@ -171,15 +189,18 @@ class CallModel:
                 return Answer("error", "idempotency_conflict", None, None)
             self.replayed = True
             return answer
-        answer = self._decide(command, by, at)
+        answer = self._decide(command, by, at, to)
         if command_id is not None and answer.kind != "error":
             self.seen[command_id] = (fingerprint, answer)
         return answer
 
-    def _decide(self, command: str, by: str, at: int | None) -> Answer:
+    def _decide(self, command: str, by: str, at: int | None, to: str | None) -> Answer:
         if self.state == "new":
             return self._start_call(command, at)
-        code = rule_code(self.mode, self.state, command)
+        if command == TRANSFER:
+            code = transfer_code(self.state, self.holder, str(to))
+        else:
+            code = rule_code(self.mode, self.state, command)
         if code is None and at is not None:
             code = self._time_code(at)
         when = at if at is not None else max(self.now, self.last_at)
@@ -188,7 +209,10 @@ class CallModel:
             self.events.append("CommandRejected")
             self.rejected.append((command, when, code, by))
             return Answer("refused", code, self.version, self.state, self.recording_no)
-        self._move(command, when)
+        if command == TRANSFER:
+            self._transfer(str(to), when)
+        else:
+            self._move(command, when)
         return Answer("accepted", None, self.version, self.state, self.recording_no)
 
     def _time_code(self, at: int) -> str | None:
@@ -211,6 +235,8 @@ class CallModel:
         if code is not None:
             return Answer("error", code, None, None)
         self.started_at = self.last_at = when
+        self.agents.append([self.agent, when, None])
+        self.holder = self.agent
         self.version = 1
         self.events.append("CallStarted")
         self.state = FIRST_STATE[self.mode]
@@ -234,11 +260,21 @@ class CallModel:
         self.intervals[-1].end = when
         if target == "ended":
             self.ended_at = when
+            self.agents[-1][2] = when
             return
         if target == "off":
             self.intervals.append(Interval("off", when, None, None, "stopped"))
         else:
             self.intervals.append(Interval(target, when, None, self.recording_no, None))
+
+    def _transfer(self, to: str, when: int) -> None:
+        """Only who has the call changes: not its mode, state, recording or intervals."""
+        self.version += 1
+        self.events.append("CallTransferred")
+        self.last_at = when
+        self.agents[-1][2] = when
+        self.agents.append([to, when, None])
+        self.holder = to
 
     def totals(self) -> dict[str, int]:
         totals = {"recording_ms": 0, "paused_ms": 0, "off_ms": 0}

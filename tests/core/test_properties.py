@@ -4,7 +4,8 @@ Each example drives one new call through the service with random commands, actor
 timestamps (in order, out of order, beyond the clock's skew, further back than the allowed
 backdating, left to the server, in other UTC offsets, with sub-millisecond digits), a server
 clock that sometimes moves on between commands, and command ids (repeated, some for
-different commands). Every answer must be the model's; afterwards a separate event store instance
+different commands), with transfers to other agents (or to the agent who has the call)
+interleaved. Every answer must be the model's; afterwards a separate event store instance
 on the same database rebuilds the call from its events and must agree with the model too.
 """
 
@@ -44,7 +45,9 @@ BACKDATE_MS = NOW_MS  # short, so that a call can outlive it: the clock starts a
 EXAMPLES = {"sqlite": 100, "postgres": 25}
 # Recording commands come up more often than starting or ending the call.
 COMMAND_IDS = [None, None, None, None, "k1", "k2", "k3", "k4"]
-WEIGHTED_COMMANDS = [*model.CALL_COMMANDS[:4] * 3, "end", "start_call"]
+WEIGHTED_COMMANDS = [*model.CALL_COMMANDS[:4] * 3, "end", "start_call", model.TRANSFER,
+                     model.TRANSFER]
+AGENTS = ["agent-1", "agent-2", "agent-3"]  # agent-1 starts every call
 _call_ids = itertools.count(1)
 
 
@@ -57,6 +60,7 @@ class Step:
     offset_h: int  # the UTC offset the client writes the time in
     command_id: str | None
     tick: int = 0  # how far the server clock moves on just before this step
+    to: str | None = None  # a transfer's new agent
 
     def when(self) -> datetime | None:
         if self.at is None:
@@ -104,6 +108,7 @@ def steps(draw: st.DrawFn) -> list[Step]:
                 offset_h=draw(st.sampled_from([0, 2, -5])),
                 command_id=draw(st.sampled_from(COMMAND_IDS)),
                 tick=tick,
+                to=draw(st.sampled_from(AGENTS)) if command == model.TRANSFER else None,
             )
         )
     for _ in range(draw(st.integers(0, 4))):  # clients retrying an earlier request verbatim
@@ -125,6 +130,9 @@ def send(service: RecordingService, call_id: str, mode: str, step: Step) -> Call
                 at=step.when(),
                 command_id=step.command_id,
             )
+        if step.command == model.TRANSFER:
+            return service.transfer(call_id, to_agent_id=str(step.to), by=step.by,
+                                    at=step.when(), command_id=step.command_id)
         return service.command(
             call_id, Command(step.command), by=step.by, at=step.when(), command_id=step.command_id
         )
@@ -132,7 +140,8 @@ def send(service: RecordingService, call_id: str, mode: str, step: Step) -> Call
         return exc.code
 
 
-def check_answer(expected: model.Answer, actual: CallResult | str, step: Step) -> None:
+def check_answer(expected: model.Answer, actual: CallResult | str, step: Step,
+                 calls: model.CallModel) -> None:
     if expected.kind == "error":
         assert actual == expected.code, step
         return
@@ -140,6 +149,8 @@ def check_answer(expected: model.Answer, actual: CallResult | str, step: Step) -
     code = actual.refusal.value if actual.refusal else None
     got = (code, actual.status.version, actual.status.state.value, actual.status.recording_no)
     assert got == (expected.code, expected.version, expected.state, expected.recording_no), step
+    if not actual.replayed:
+        assert actual.status.agent_id == calls.holder, step
 
 
 def check_rebuilt(reader: EventStore, call_id: str, calls: model.CallModel) -> None:
@@ -166,6 +177,10 @@ def check_rebuilt(reader: EventStore, call_id: str, calls: model.CallModel) -> N
     rejected = [(r.command, ms_of(r.at), r.code, r.by) for r in call.timeline.rejected]
     assert rejected == calls.rejected
     assert TimelineView.of(call).totals() == calls.totals()
+    agents = [[a.agent_id, ms_of(a.start), ms_of(a.end) if a.end else None]
+              for a in call.timeline.agents]
+    assert agents == calls.agents
+    assert call.agent_id == calls.holder
     assert [e.type for e in call_events(reader, call_id)] == calls.events
 
 
@@ -179,9 +194,9 @@ def run_example(backend: Backend, clock: FakeClock, reader: EventStore, mode: st
     for step in script:
         calls.now += step.tick
         clock.set(calls.now)
-        expected = calls.send(step.command, step.by, step.at, step.command_id)
+        expected = calls.send(step.command, step.by, step.at, step.command_id, step.to)
         actual = send(backend.service, call_id, mode, step)
-        check_answer(expected, actual, step)
+        check_answer(expected, actual, step, calls)
         if not isinstance(actual, CallResult):
             continue
         body = actual.status.to_json(actual.position)

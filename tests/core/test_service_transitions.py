@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import FutureTimestamp, PastTimestamp, UnknownCall
-from domain.rules import Command
+from domain.rules import CallState, Command, Mode, Refusal
 from recaudit.bootstrap import Backend, build
 from recaudit.core.service import CallResult, RecordingService
 from recaudit.settings import Settings
@@ -259,3 +259,97 @@ def test_every_refusal_keeps_the_server_receive_time(clocked_backend: Backend,
     rejected = [s.event.fields for s in stored(store, head) if s.event]
     assert [(f["code"], f["at"], f["received_at"]) for f in rejected] == [
         ("not_permitted", clock(), clock()), ("future_timestamp", claimed, clock())]
+
+
+# -- transfers ---------------------------------------------------------------------------------
+
+TARGETS = {"other": "agent-2", "same": "agent-1"}
+
+
+def transfer_code(state: str, target: str, timing: str) -> str | None:
+    code = model.transfer_code(state, "agent-1", TARGETS[target])
+    if code is None and timing != "on_time":
+        return {"early": "out_of_order", "late": "future_timestamp",
+                "ancient": "out_of_order"}[timing]
+    return code
+
+
+def check_transfer_cell(backend: Backend, mode: str, path: str, target: str,
+                        timing: str) -> None:
+    """One transfer on a call brought to `path`: the model's answer, and only who has the
+    call changes (mode, state, recording number and intervals stay); a refusal is one
+    CommandRejected with command `transfer` and changes nothing else."""
+    service, store = backend.service, backend.store
+    call_id = f"{mode}.{path}.transfer-{target}.{timing}"
+    last = bring_to(service, call_id, mode, path)
+    before = service.call(call_id).status
+    timeline = service.timeline(call_id)
+    head = store.head()
+    at = {"on_time": at_ms(last + STEP), "early": at_ms(last - 1), "late": late(),
+          "ancient": ancient()}[timing]
+
+    result = service.transfer(call_id, to_agent_id=TARGETS[target], by="sue", at=at)
+
+    code = transfer_code(before.state.value, target, timing)
+    assert (result.refusal.value if result.refusal else None) == code, (call_id, result)
+    assert result.status.version == before.version + 1
+    assert result.position == store.head() == head + 1
+    status = result.status
+    assert (status.mode, status.state, status.recording_no, status.ended_at) == (
+        before.mode, before.state, before.recording_no, before.ended_at)
+    after = service.timeline(call_id)
+    assert (after.intervals, after.rejected[:len(timeline.rejected)]) == (
+        timeline.intervals, timeline.rejected)
+    if code is None:
+        assert status.agent_id == "agent-2"
+        [new] = stored(store, head)
+        assert new.event is not None and new.event.type == "CallTransferred"
+        fields = new.event.fields
+        assert (fields["from_agent_id"], fields["to_agent_id"], fields["by"],
+                new.event.version) == ("agent-1", "agent-2", "sue", before.version + 1)
+        assert [(a.agent_id, a.end) for a in after.agents] == [("agent-1", at), ("agent-2", None)]
+        assert after.agents[1].start == at
+    else:
+        assert status.agent_id == "agent-1"
+        event = assert_one_rejection(store, head, call_id=call_id, command="transfer",
+                                     code=code, state=before.state.value)
+        assert event.fields["by"] == "sue"
+        assert after.agents == timeline.agents
+    now = service.call(call_id)
+    assert (now.status, now.position) == (result.status, result.position)
+
+
+@pytest.mark.parametrize("mode", model.MODES)
+def test_transfer_table_through_the_service(backend: Backend, store_kind: str,
+                                            mode: str) -> None:
+    set_mode_policies(backend.service)
+    timings = ALL_TIMINGS if store_kind == "sqlite" else PAST_TIMINGS
+    for timing in timings:
+        for path in model.PATHS[mode]:
+            for target in TARGETS:
+                check_transfer_cell(backend, mode, path, target, timing)
+
+
+def test_a_transfer_of_an_unknown_call_stores_nothing(backend: Backend) -> None:
+    head = backend.store.head()
+    with pytest.raises(UnknownCall, match="nobody"):
+        backend.service.transfer("nobody", to_agent_id="agent-2", by="sue")
+    assert_nothing_stored(backend.store, head)
+
+
+def test_a_transfer_keeps_the_mode_even_to_an_agent_with_another_override(
+    backend: Backend,
+) -> None:
+    """The new agent's override does not apply: an always-on call stays always-on."""
+    service = backend.service
+    set_mode_policies(service)
+    service.set_policy(org_for("always_on"), mode=Mode.ON_DEMAND_UIS, changed_by="admin",
+                       agent_id="agent-2")
+    start(service, "kept", "always_on", at_ms(0))
+    result = service.transfer("kept", to_agent_id="agent-2", by="agent-1", at=at_ms(STEP))
+    assert result.refusal is None
+    assert (result.status.mode, result.status.state, result.status.agent_id) == (
+        Mode.ALWAYS_ON, CallState.RECORDING, "agent-2")
+    assert result.status.to_json(result.position)["actions"] == ["end"]
+    refused = service.command("kept", Command.PAUSE, by="agent-2", at=at_ms(2 * STEP))
+    assert refused.refusal is Refusal.NOT_PERMITTED

@@ -34,6 +34,12 @@ def test_the_hint_serves_the_data_the_demo_wrote(tmp_path: Path) -> None:
                      re.MULTILINE)
     assert hint, demo.stdout
     assert "make serve" not in demo.stdout, "make serve serves ./recaudit-data, not this"
+    # Every third call is transferred: with 4 calls, the third (on_demand) one.
+    # (The second call's agent is held to always_on, so no pause_resume row.)
+    header, *rows = demo.stdout.split("\n\n", 1)[0].splitlines()
+    assert header.split()[:5] == ["mode", "calls", "accepted", "refused", "transfers"]
+    assert {row.split()[0]: int(row.split()[4]) for row in rows} == {
+        "always_on": 0, "on_demand": 1, "on_demand_uis": 0}
     assert Path(hint.group(2)).parent == tmp_path  # where the demo wrote
     call = re.search(r"curl http://127\.0\.0\.1:8080/calls/(\S+)$", demo.stdout, re.MULTILINE)
     assert call, demo.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.published import CALL_EVENT_TYPES
 from tests.integrity.scene import Scene, seal
 from tests.integrity.tamper import PostgresTamper
 from tests.workload import drive
@@ -138,3 +139,15 @@ def test_an_event_forged_into_a_gap_is_found(scene: Scene) -> None:
     latest = max(r.version for r in scene.tamper.rows() if r.stream == row.stream)
     scene.tamper.insert(resumes - 2, row.stream, latest + 1, row.topic, row.state)
     assert scene.findings() == [("inserted", resumes - 2, row.stream, latest + 1)]
+
+
+def test_every_call_event_type_is_sealed_and_an_edited_transfer_is_found(scene: Scene) -> None:
+    """The scene holds every call event type, transfers included; a transfer whose agent
+    is changed behind the application's back is found like any other edited event."""
+    topics = {r.topic for r in scene.tamper.rows()}
+    assert {f"recaudit.call.{t}" for t in CALL_EVENT_TYPES} <= topics
+    row = next(r for r in scene.tamper.rows() if r.topic == "recaudit.call.CallTransferred")
+    scene.tamper.set_state(row.position, row.state.replace(b"agent", b"agenT", 1))
+    report = scene.verify()
+    assert scene.findings() == [("edited", row.position, row.stream, row.version)]
+    assert "state differs" in report.findings[0].detail

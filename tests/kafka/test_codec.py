@@ -74,6 +74,12 @@ def drive_every_mode(service: RecordingService) -> None:
         for i, (command, at) in enumerate(steps):
             service.command(call_id, command, by=agent, at=at or tick(),
                             command_id=f"{call_id}-{i}" if i % 2 else None)
+    # Transfers: one with a command id, one without; one refused (to the agent who has it).
+    service.start_call(call_id="call-t", org_id=ORG, agent_id="agent-od", direction="inbound",
+                       at=tick())
+    service.transfer("call-t", to_agent_id="agent-od-2", by="sup", at=tick(), command_id="t-1")
+    service.transfer("call-t", to_agent_id="agent-od-2", by="sup", at=tick())
+    service.transfer("call-t", to_agent_id="agent-od", by="agent-od-2", at=tick())
     # Starting a call that already exists is refused on that call.
     service.start_call(call_id="call-0", org_id=ORG, agent_id="agent-always",
                        direction="inbound", at=tick())

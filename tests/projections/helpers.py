@@ -58,7 +58,8 @@ def play_scenarios(service: RecordingService, calls: int, seed: int,
 
 def play_random(service: RecordingService, calls: int, seed: int,
                 start: datetime | None = None, prefix: str = "r") -> list[str]:
-    """Random commands at random (sometimes equal, sometimes earlier) times, left open or ended."""
+    """Random commands (transfers included) at random (sometimes equal, sometimes earlier)
+    times, left open or ended."""
     rng = random.Random(seed)
     start = start or datetime.now(UTC) - timedelta(hours=30)
     modes = list(Mode)
@@ -74,6 +75,9 @@ def play_random(service: RecordingService, calls: int, seed: int,
             if command is Command.START_CALL:
                 service.start_call(call_id=call_id, org_id=ORGS[modes[n % 4]],
                                    agent_id="someone-else", direction="outbound", at=at)
+            elif command is Command.TRANSFER:  # to another agent, or to the one who has it
+                service.transfer(call_id, to_agent_id=f"agent-{rng.randint(0, 2)}",
+                                 by="supervisor", at=at)
             else:
                 service.command(call_id, command, by=rng.choice(("agent", "supervisor")), at=at)
         ids.append(call_id)

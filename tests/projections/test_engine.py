@@ -124,11 +124,17 @@ def test_migration_8_upgrades_a_calls_table_holding_rows(ch_client: Client,
         "VALUES ('old', 'acme', 'bob', 'inbound', 'always_on', 2, 'skip', "
         "'2026-03-01 09:00:00.000', 'recording', 1, 0, 0, 0, 0, 0, 0, '{}', 2, 3)",
         parameters={"db": ch_database})
-    assert migrate(ch_client, ch_database) == [8]
+    with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:8]):
+        assert migrate(ch_client, ch_database) == [8]
     indexes = ch_client.query(
         "SELECT name FROM system.data_skipping_indices WHERE database = {db:String} "
         "AND table = 'calls'", parameters={"db": ch_database}).result_rows
     assert {name for (name,) in indexes} == {"calls_started_at", "calls_org_agent"}
+    # Migration 9 (transfers): the row made before it had one agent, and is listed by it.
+    assert migrate(ch_client, ch_database) == [9]
+    reader9 = ClickHouseTimelineReader(lambda: ch_client, ch_database)
+    assert [c.call_id for c in reader9.calls(CallQuery(agent_id="bob")).calls] == ["old"]
+    assert reader9.calls(CallQuery(agent_id="amy")).calls == ()
     reader = ClickHouseTimelineReader(lambda: ch_client, ch_database)
     [old] = reader.calls(CallQuery(org_ids=("acme",), legal_hold=False)).calls
     assert (old.call_id, old.legal_hold, old.started_at.isoformat()) == (

@@ -59,6 +59,10 @@ def test_refused_commands_dated_far_away_make_no_partitions(
     assert all(abs((r[2] - r[1]).total_seconds()) < 60 for r in rows)  # beside server time
 
 
+# Columns of the events table added by migration 7 and later.
+LATER_COLUMNS = ("received_at", "from_agent_id", "to_agent_id")
+
+
 def old_row(position: int, at: datetime) -> list[Any]:
     """An events row as the table before migration 7 held it (no received_at)."""
     values: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
@@ -66,7 +70,8 @@ def old_row(position: int, at: datetime) -> list[Any]:
                "key": "c1", "version": position, "recorded_at": datetime(2026, 3, 1, tzinfo=UTC),
                "at": at, "call_id": "c1", "org_id": "org", "command": "start",
                "code": "future_timestamp", "state": "off", "by": "a"}
-    del values["received_at"]
+    for column in LATER_COLUMNS:
+        del values[column]
     return list(values.values())
 
 
@@ -75,7 +80,7 @@ def test_migration_7_repartitions_an_existing_events_table(
 ) -> None:
     monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:6])
     assert migrate(ch_client, ch_database) == [1, 2, 3, 4, 5, 6]
-    columns = [c for c in EVENT_COLUMNS if c != "received_at"]
+    columns = [c for c in EVENT_COLUMNS if c not in LATER_COLUMNS]
     ch_client.insert("events", [old_row(i + 1, at) for i, at in enumerate(CLAIMED)],
                      database=ch_database, column_names=columns)
     assert partitions(ch_client, ch_database) == {month(at) for at in CLAIMED}

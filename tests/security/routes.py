@@ -18,6 +18,9 @@ COLLEAGUE = ("acme", "amy")
 OTHER_ORG = ("globex", "gil")
 ACME, GLOBEX = ("acme", None), ("globex", None)
 NO_TARGET = ("-", None)
+# Calls that changed hands: started by the first agent, transferred to the second.
+HANDED_TO_BOB = ("acme", "amy>bob")
+HANDED_FROM_BOB = ("acme", "bob>amy")
 
 PCM_20_MS = bytes(320)  # 160 silent samples at 8 kHz
 
@@ -39,7 +42,12 @@ def actor(who: str | None) -> str:
 def _call(secured: Secured, target: tuple[str, str | None]) -> str:
     org, agent = target
     assert agent is not None
-    return secured.new_call(org, agent)
+    first, _, then = agent.partition(">")
+    call_id = secured.new_call(org, first)
+    if then:
+        result = secured.backend.service.transfer(call_id, to_agent_id=then, by="setup")
+        assert result.refusal is None
+    return call_id
 
 
 def start_call(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
@@ -56,6 +64,11 @@ def command(secured: Secured, who: str | None, target: tuple[str, str | None]) -
 
 def end_call(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
     return Request("POST", f"/calls/{_call(secured, target)}/end", {"json": {"by": actor(who)}})
+
+
+def transfer(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    return Request("POST", f"/calls/{_call(secured, target)}/transfer",
+                   {"json": {"to_agent_id": "carl", "by": actor(who)}})
 
 
 def read_call(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:

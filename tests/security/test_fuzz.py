@@ -5,7 +5,9 @@ the schema). Checks on every answer: no server error (a 503 `projection_behind` 
 contract's answer to a `min_position` the projection has not reached), every 4xx in the
 contract's error shape, and the answer's schema where the document declares one. Half of
 the generated requests are steered onto a call, an organisation and an actor that exist,
-so they reach the service instead of stopping at 404 or at the token's scope.
+so they reach the service instead of stopping at 404 or at the token's scope; some of those
+go to a call bob had and that was transferred to amy (an agent's token may read it, and
+its commands are 403).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tests.security.helpers import PRINCIPALS, Tokens
 EXAMPLES = 30  # per operation and generation mode: this is what bounds a run
 SEED_ORG = "acme"
 SEED_CALL, AUDIO_CALL = "fuzz-call", "fuzz-audio"  # the commands may end the first one
+FORMER_CALL = "fuzz-former"  # bob's call, transferred to amy
 ACTOR_FIELDS = ("by", "changed_by")
 RUNS: list[str] = []
 
@@ -71,11 +74,13 @@ def _error_code(response: Any) -> str | None:
 CHECKS = [no_server_error, error_shape, response_schema_conformance]
 
 
-def steer(case: Case, actor: str | None) -> None:
-    """Point the case at the seeded call and organisation, and name the token's actor."""
+def steer(case: Case, actor: str | None, former: bool = False) -> None:
+    """Point the case at a seeded call (`former`: the transferred one) and organisation,
+    and name the token's actor."""
     params = case.path_parameters or {}
     if "call_id" in params:
-        params["call_id"] = AUDIO_CALL if case.path.endswith("/audio") else SEED_CALL
+        params["call_id"] = (AUDIO_CALL if case.path.endswith("/audio")
+                             else FORMER_CALL if former else SEED_CALL)
     if case.path.endswith("/audio") and isinstance(case.query, dict):
         case.query["at"] = datetime.now(UTC).isoformat()  # media time the call can take
     if "org_id" in params:
@@ -90,9 +95,10 @@ def steer(case: Case, actor: str | None) -> None:
 
 def seed(backend: Backend) -> None:
     backend.service.set_policy(SEED_ORG, mode=Mode.ON_DEMAND, changed_by="setup")
-    for call_id in (SEED_CALL, AUDIO_CALL):
+    for call_id in (SEED_CALL, AUDIO_CALL, FORMER_CALL):
         backend.service.start_call(call_id=call_id, org_id=SEED_ORG, agent_id="bob",
                                    direction="inbound")
+    backend.service.transfer(FORMER_CALL, to_agent_id="amy", by="setup")
     assert backend.projections is not None
     backend.projections.reader.wait = 0.2  # a min_position not applied yet answers quickly
     backend.pipeline.start()
@@ -112,10 +118,11 @@ def fuzz(backend: Backend, headers: dict[str, str], actor: str | None, label: st
             @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None,
                                  derandomize=True, phases=[Phase.explicit, Phase.generate],
                                  suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode), steered=st.booleans())
-            def run(case: Case, steered: bool) -> None:
+            @given(case=operation.as_strategy(generation_mode=mode), steered=st.booleans(),
+                   former=st.booleans())
+            def run(case: Case, steered: bool, former: bool) -> None:
                 if steered:
-                    steer(case, actor)
+                    steer(case, actor, former)
                 cases[case.operation.label] += 1
                 response = case.call_and_validate(headers=headers, checks=CHECKS)
                 statuses[response.status_code] += 1
@@ -138,7 +145,7 @@ def test_fuzz_without_tokens(make_backend: BackendFactory) -> None:
     fuzz(make_backend(), {}, None, "without tokens")
 
 
-@pytest.mark.parametrize("who", ["supervisor-acme", "admin-all"])
+@pytest.mark.parametrize("who", ["supervisor-acme", "admin-all", "agent-bob"])
 def test_fuzz_with_tokens(make_backend: BackendFactory, who: str) -> None:
     tokens = Tokens.issue()
     backend = make_backend({"RECAUDIT_TOKENS": tokens.config()})

@@ -16,6 +16,9 @@ from tests.security.helpers import Secured, error_of
 def listed(secured: Secured) -> Secured:
     for org, agent in [("acme", "bob"), ("acme", "amy"), ("globex", "gil")]:
         secured.new_call(org, agent)
+    # A call bob had, now with carl: bob's token still lists it (by any agent who had it).
+    handed = secured.new_call("acme", "bob")
+    secured.backend.service.transfer(handed, to_agent_id="carl", by="sue")
     secured.backend.pipeline.start()
     caught_up = secured.request("auditor-all", "GET", "/calls",
                                 params={"min_position": str(secured.head())})
@@ -30,12 +33,14 @@ def owners(secured: Secured, who: str, **params: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("who", "params", "expected"), [
-    ("agent-bob", {}, {("acme", "bob")}),
-    ("agent-bob", {"org_id": "acme", "agent_id": "bob"}, {("acme", "bob")}),
-    ("supervisor-acme", {}, {("acme", "bob"), ("acme", "amy")}),
+    ("agent-bob", {}, {("acme", "bob"), ("acme", "carl")}),
+    ("agent-bob", {"org_id": "acme", "agent_id": "bob"}, {("acme", "bob"), ("acme", "carl")}),
+    ("supervisor-acme", {}, {("acme", "bob"), ("acme", "amy"), ("acme", "carl")}),
     ("supervisor-acme", {"agent_id": "amy"}, {("acme", "amy")}),
-    ("auditor-acme", {}, {("acme", "bob"), ("acme", "amy")}),
-    ("auditor-all", {}, {("acme", "bob"), ("acme", "amy"), ("globex", "gil")}),
+    ("supervisor-acme", {"agent_id": "carl"}, {("acme", "carl")}),
+    ("auditor-acme", {}, {("acme", "bob"), ("acme", "amy"), ("acme", "carl")}),
+    ("auditor-all", {}, {("acme", "bob"), ("acme", "amy"), ("acme", "carl"),
+                         ("globex", "gil")}),
     ("auditor-all", {"org_id": "globex"}, {("globex", "gil")}),
 ])
 def test_calls_listed_within_reach(listed: Secured, who: str, params: dict[str, str],

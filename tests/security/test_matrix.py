@@ -44,6 +44,7 @@ def anonymous(build: r.Builder, target: tuple[str, str | None]) -> Expect:
 
 
 OWN, COLLEAGUE, OTHER = r.OWN, r.COLLEAGUE, r.OTHER_ORG
+TO_BOB, FROM_BOB = r.HANDED_TO_BOB, r.HANDED_FROM_BOB
 ACME, GLOBEX, NONE = r.ACME, r.GLOBEX, r.NO_TARGET
 
 MATRIX = [
@@ -63,6 +64,31 @@ MATRIX = [
     forbid("agent-bob", r.set_policy, ACME),
     forbid("agent-bob", r.read_policy, ACME),
     forbid("agent-bob", r.rebuild, NONE),
+    # After a transfer: the agent who has the call now may do everything; the one who had
+    # it may read it (403 for commands, which store nothing); others still see nothing.
+    allow("agent-bob", r.transfer, OWN, 200),
+    hidden("agent-bob", r.transfer, COLLEAGUE),
+    hidden("agent-bob", r.transfer, OTHER),
+    allow("agent-bob", r.command, TO_BOB, 200),
+    allow("agent-bob", r.transfer, TO_BOB, 200),
+    allow("agent-bob", r.read_call, TO_BOB, 200),
+    allow("agent-bob", r.read_call, FROM_BOB, 200),
+    allow("agent-bob", r.timeline, FROM_BOB, 200),
+    allow("agent-bob", r.recordings, FROM_BOB, 200),
+    forbid("agent-bob", r.command, FROM_BOB),
+    forbid("agent-bob", r.end_call, FROM_BOB),
+    forbid("agent-bob", r.transfer, FROM_BOB),
+    allow("agent-amy", r.command, FROM_BOB, 200),
+    forbid("agent-amy", r.transfer, TO_BOB),
+    allow("agent-amy", r.read_call, TO_BOB, 200),
+    allow("supervisor-acme", r.transfer, COLLEAGUE, 200),
+    allow("supervisor-acme", r.command, FROM_BOB, 200),
+    hidden("supervisor-acme", r.transfer, OTHER),
+    forbid("auditor-acme", r.transfer, OWN),
+    allow("auditor-acme", r.read_call, FROM_BOB, 200),
+    forbid("admin-acme", r.transfer, OWN),
+    forbid("media-acme", r.transfer, OWN),
+    anonymous(r.transfer, OWN),
     # A supervisor: every call of its organisation.
     allow("supervisor-acme", r.start_call, COLLEAGUE, 201),
     forbid("supervisor-acme", r.start_call, OTHER),

@@ -104,3 +104,39 @@ def test_reach_is_decided_on_postgresql_too(make_backend: BackendFactory,
     answer = secured.request("supervisor-acme", "POST", f"/calls/{own}/end", json={"by": "sue"})
     assert answer.status_code == 200, answer.text
     assert secured.head() == head + 1
+
+
+def test_a_transfer_moves_who_may_send_commands_at_once(secured: Secured) -> None:
+    """Bob's token reaches his call; once it is transferred to amy (over HTTP, by bob), his
+    commands are 403 and store nothing, amy's are accepted, and bob may still read it."""
+    call = secured.new_call("acme", "bob")
+    assert secured.request("agent-bob", "POST", f"/calls/{call}/recording/start",
+                           json={"by": "bob"}).status_code == 200
+    moved = secured.request("agent-bob", "POST", f"/calls/{call}/transfer",
+                            json={"to_agent_id": "amy", "by": "bob"})
+    assert moved.status_code == 200 and moved.json()["agent_id"] == "amy", moved.text
+    head = secured.head()
+    for path in ("recording/pause", "end", "transfer"):
+        body = {"by": "bob"} | ({"to_agent_id": "bob"} if path == "transfer" else {})
+        answer = secured.request("agent-bob", "POST", f"/calls/{call}/{path}", json=body)
+        assert error_of(answer) == (403, "forbidden")
+        assert "transferred" in answer.json()["error"]["message"]
+    assert secured.head() == head, "a former agent's command stored something"
+    assert secured.request("agent-bob", "GET", f"/calls/{call}").json()["agent_id"] == "amy"
+    answer = secured.request("agent-amy", "POST", f"/calls/{call}/recording/pause",
+                             json={"by": "amy"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_former_agent_restarting_the_call_is_forbidden(secured: Secured) -> None:
+    call = secured.new_call("acme", "bob")
+    secured.backend.service.transfer(call, to_agent_id="amy", by="sue")
+    head = secured.head()
+    answer = secured.request("agent-bob", "POST", "/calls", json={
+        "call_id": call, "org_id": "acme", "agent_id": "bob", "direction": "inbound"})
+    assert error_of(answer) == (403, "forbidden")
+    assert secured.head() == head
+    answer = secured.request("agent-amy", "POST", "/calls", json={
+        "call_id": call, "org_id": "acme", "agent_id": "amy", "direction": "inbound"})
+    assert error_of(answer) == (409, "invalid_state")  # the usual refusal, recorded
+    assert secured.head() == head + 1
