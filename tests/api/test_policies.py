@@ -6,8 +6,10 @@ from recaudit.bootstrap import Backend
 from tests.api.client import Api, current_timeline, error_of
 from tests.core.helpers import assert_one_rejection, at_ms, stored
 
-POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "version", "overrides", "history"}
-SETTING_FIELDS = {"mode", "pause_behavior", "agent_id", "changed_by", "reason", "at", "version"}
+POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "max_pause_ms", "version", "overrides",
+                 "history"}
+SETTING_FIELDS = {"mode", "pause_behavior", "max_pause_ms", "agent_id", "changed_by", "reason",
+                  "at", "version"}
 
 
 def test_setting_a_policy_answers_with_its_version(backend: Backend, api: Api) -> None:
@@ -112,7 +114,7 @@ def test_removing_an_override_is_audited_and_running_calls_keep_their_mode(
     policy = response.json()
     assert set(policy) == POLICY_FIELDS and policy["overrides"] == {}
     removal = policy["history"][-1]
-    assert removal == {"mode": None, "pause_behavior": None, "agent_id": "a7",
+    assert removal == {"mode": None, "pause_behavior": None, "max_pause_ms": None, "agent_id": "a7",
                        "changed_by": "admin", "reason": "left the desk", "at": removal["at"],
                        "version": policy["version"], "removed": True}
     assert [s.event.type for s in stored(backend.store, head) if s.event] == [

@@ -262,7 +262,8 @@ def with_queue() -> SchemaSet:
 def call_started(**extra: Any) -> PublishedEvent:
     fields = {"call_id": "call-7", "org_id": "org-1", "agent_id": "agent-1",
               "direction": "inbound", "mode": "pause_resume", "policy_version": 3,
-              "pause_behavior": "skip", "at": SAMPLE_AT, "by": "agent-1", "command_id": None}
+              "pause_behavior": "skip", "at": SAMPLE_AT, "by": "agent-1", "command_id": None,
+              "max_pause_ms": 60_000}
     return PublishedEvent("CallStarted", 12, "call-7", 1, SAMPLE_AT, fields | extra)
 
 
