@@ -13,7 +13,7 @@ EVENT_COLUMNS = (
     "position", "type", "stream", "key", "version", "recorded_at", "at", "call_id", "org_id",
     "agent_id", "direction", "mode", "policy_version", "pause_behavior", "recording_no",
     "automatic", "state_before", "command", "code", "state", "by", "command_id",
-    "changed_by", "reason", "received_at",
+    "changed_by", "reason", "received_at", "max_pause_ms",
 )
 
 
@@ -33,7 +33,7 @@ def event_row(event: PublishedEvent, call: CallProjection | None) -> tuple[Any, 
         agent, get("direction"), mode, get("policy_version"), get("pause_behavior"),
         get("recording_no"), get("automatic"), get("state_before"), get("command"),
         get("code"), get("state"), get("by"), get("command_id"), get("changed_by"),
-        get("reason"), _optional_millis(get("received_at")),
+        get("reason"), _optional_millis(get("received_at")), get("max_pause_ms"),
     )
 
 
