@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import ExitStack
+from itertools import pairwise
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def auto_resumes(timeline: dict[str, Any]) -> int:
     """Pauses of a timeline that ended by themselves: a recording opened by the system
     right after a pause."""
     intervals = timeline["intervals"]
-    return sum(1 for before, after in zip(intervals, intervals[1:], strict=False)
+    return sum(1 for before, after in pairwise(intervals)
                if before["state"] == "paused" and after["state"] == "recording"
                and after["by"] == "system")
 
