@@ -9,8 +9,8 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from itertools import pairwise
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
