@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -86,6 +87,13 @@ def automatic_resumes(settings: Settings, call_id: str) -> list[str]:
         store.close()
 
 
+def deadline_known(data: Path, call_id: str) -> bool:
+    with closing(sqlite3.connect(data / "consumers" / "call-states.sqlite")) as db:
+        row = db.execute("SELECT pause_deadline FROM call_state WHERE call_id = ?",
+                         (call_id,)).fetchone()
+    return row is not None and row[0] is not None
+
+
 def state_of(base: str, call_id: str) -> str:
     return str(httpx.get(f"{base}/calls/{call_id}").json()["state"])
 
@@ -109,6 +117,9 @@ def test_a_serve_killed_during_a_pause_resumes_at_the_deadline_once(tmp_path: Pa
     first = start_serve(data, {}, log)
     try:
         deadline = capped_call(first.base, "c1")  # type: ignore[attr-defined]
+        # Killed once the read model holds the pause, so that only the restart's own look
+        # at it (not a consumer catching up) can find the overdue deadline.
+        wait_until(lambda: deadline_known(data, "c1"), timeout=5)
     finally:
         stop(first, signal.SIGKILL)
     time.sleep(max(0.0, (deadline - datetime.now(deadline.tzinfo)).total_seconds()) + 0.5)
