@@ -29,7 +29,7 @@ from domain.rules import (
     transfer_refusal,
 )
 from domain.stream import StreamAggregate
-from domain.timeline import Rejection, Timeline, opened_by
+from domain.timeline import SYSTEM, Rejection, Timeline, opened_by
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,11 @@ class Call(StreamAggregate):
     TOPIC = "recaudit.call.Call"
 
     class Created(Aggregate.Created):
-        """Published as `CallStarted`."""
+        """Published as `CallStarted`. `max_pause_ms`: the pause cap the call keeps (None:
+        no cap; also for calls stored before caps existed)."""
 
         TOPIC = "recaudit.call.CallStarted"
+        class_version = 2
         call_id: str
         org_id: str
         agent_id: str
@@ -106,6 +108,11 @@ class Call(StreamAggregate):
         by: str
         command_id: str | None
         fingerprint: str
+        max_pause_ms: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["max_pause_ms"] = None
 
     class RecordingStarted(CallEvent):
         TOPIC = "recaudit.call.RecordingStarted"
@@ -121,11 +128,20 @@ class Call(StreamAggregate):
         recording_no: int
 
         def apply(self, aggregate: Any) -> None:
+            aggregate.paused_at = self.at
             aggregate._move(self)
 
     class RecordingResumed(CallEvent):
+        """`automatic`: a capped pause that ended by itself (`by` is "system")."""
+
         TOPIC = "recaudit.call.RecordingResumed"
+        class_version = 2
         recording_no: int
+        automatic: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["automatic"] = False
 
         def apply(self, aggregate: Any) -> None:
             aggregate._move(self)
@@ -195,6 +211,7 @@ class Call(StreamAggregate):
         by: str,
         command_id: str | None,
         fingerprint: str,
+        max_pause_ms: int | None = None,
     ) -> None:
         self.call_id = call_id
         self.org_id = org_id
@@ -203,6 +220,8 @@ class Call(StreamAggregate):
         self.mode = Mode(mode)
         self.policy_version = policy_version
         self.pause_behavior = PauseBehavior(pause_behavior)
+        self.max_pause_ms = max_pause_ms
+        self.paused_at: datetime | None = None
         self.started_at = at
         self.ended_at: datetime | None = None
         self.last_at = at
@@ -235,6 +254,7 @@ class Call(StreamAggregate):
         policy_version: int,
         pause_behavior: PauseBehavior,
         request: CommandRequest,
+        max_pause_ms: int | None = None,
     ) -> Call:
         call = cls._create(
             cls.Created,
@@ -250,6 +270,7 @@ class Call(StreamAggregate):
             by=request.by,
             command_id=request.command_id,
             fingerprint=request.fingerprint,
+            max_pause_ms=max_pause_ms,
         )
         if initial_state(mode) is CallState.RECORDING:
             call.trigger_event(
@@ -284,14 +305,16 @@ class Call(StreamAggregate):
         replay = self._replay(request)
         if replay is not None:
             return replay
+        # A capped pause that ended before the command's time ended first (never later than
+        # the clock allows a command to be dated).
+        self.resume_if_due(min(self._time_of(request), now + skew))
         refusal = self._rule_refusal(request)
         if refusal is None and request.at_given:
             refusal = time_refusal(request.at, self.last_at, now, skew, backdate)
         # A transfer changes no recording, so the audio already decided does not bind it.
         if refusal is None and decided_until is not None and \
                 request.command is not Command.TRANSFER:
-            at = request.at if request.at_given else max(request.at, self.last_at)
-            refusal = Refusal.TOO_LATE if at < decided_until else None
+            refusal = Refusal.TOO_LATE if self._time_of(request) < decided_until else None
         if refusal is not None:
             self._trigger(
                 self.CommandRejected,
@@ -311,6 +334,38 @@ class Call(StreamAggregate):
             return transfer_refusal(self.state, self.agent_id, str(request.to_agent_id))
         return rule_refusal(self.mode, self.state, request.command)
 
+    @property
+    def pause_deadline(self) -> datetime | None:
+        """When the open pause ends by itself (None: not paused, or no cap)."""
+        if self.state is not CallState.PAUSED or self.max_pause_ms is None:
+            return None
+        assert self.paused_at is not None
+        return self.paused_at + timedelta(milliseconds=self.max_pause_ms)
+
+    def resume_if_due(self, until: datetime) -> bool:
+        """Record the automatic resume of a capped pause whose deadline is at or before
+        `until`, dated at the deadline; returns whether it did."""
+        deadline = self.pause_deadline
+        if deadline is None or deadline > until:
+            return False
+        self.trigger_event(
+            self.RecordingResumed,
+            call_id=self.call_id,
+            org_id=self.org_id,
+            at=deadline,
+            by=SYSTEM,
+            command_id=None,
+            fingerprint="",
+            recording_no=self.recording_no,
+            automatic=True,
+        )
+        return True
+
+    def _time_of(self, request: CommandRequest) -> datetime:
+        """The time a command is judged and stored at: an `at` left to the server never
+        goes behind the call's clock."""
+        return request.at if request.at_given else max(request.at, self.last_at)
+
     def _event_for(self, request: CommandRequest) -> tuple[type[CallEvent], dict[str, Any]]:
         command = request.command
         if command is Command.TRANSFER:
@@ -328,9 +383,10 @@ class Call(StreamAggregate):
                 "recording_no": self.recording_no or None,
                 "state_before": self.state.value,
             }
+        if command is Command.RESUME:
+            return self.RecordingResumed, {"recording_no": self.recording_no, "automatic": False}
         event_class = {
             Command.PAUSE: self.RecordingPaused,
-            Command.RESUME: self.RecordingResumed,
             Command.STOP: self.RecordingStopped,
         }[command]
         return event_class, {"recording_no": self.recording_no}
@@ -338,13 +394,11 @@ class Call(StreamAggregate):
     def _trigger(
         self, event_class: type[CallEvent], request: CommandRequest, **fields: Any
     ) -> None:
-        # An `at` left to the server never goes behind the call's clock.
-        at = request.at if request.at_given else max(request.at, self.last_at)
         self.trigger_event(
             event_class,
             call_id=self.call_id,
             org_id=self.org_id,
-            at=at,
+            at=self._time_of(request),
             by=request.by,
             command_id=request.command_id,
             fingerprint=request.fingerprint,
@@ -369,7 +423,7 @@ class Call(StreamAggregate):
         if state is CallState.ENDED:
             self.timeline.finish(event.at)
         else:
-            # Only RecordingStarted says whether it was automatic.
+            # RecordingStarted and RecordingResumed say whether they were automatic.
             automatic = getattr(event, "automatic", False)
             self.timeline.open(state, event.at, self.recording_no,
                                opened_by(event.by, automatic))

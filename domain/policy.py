@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import UnknownOverride
 from domain.ids import policy_stream_id
-from domain.rules import Mode, PauseBehavior
+from domain.rules import Mode, PauseBehavior, check_pause_cap
 from domain.stream import StreamAggregate
 
 
@@ -32,6 +32,8 @@ class Setting:
     reason: str | None
     at: datetime
     version: int
+    # The longest a pause of a call started under this setting may last (None: no cap).
+    max_pause_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ class Policy(StreamAggregate):
         org_id: str
 
     class PolicySet(Aggregate.Event):
+        """`max_pause_ms`: the pause cap (None: none; also for changes stored before it)."""
+
         TOPIC = "recaudit.policy.PolicySet"
+        class_version = 2
         org_id: str
         agent_id: str | None
         mode: str
@@ -64,6 +69,11 @@ class Policy(StreamAggregate):
         changed_by: str
         reason: str | None
         at: datetime
+        max_pause_ms: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["max_pause_ms"] = None
 
         def apply(self, aggregate: Any) -> None:
             setting = Setting(
@@ -74,6 +84,7 @@ class Policy(StreamAggregate):
                 reason=self.reason,
                 at=self.at,
                 version=self.originator_version,
+                max_pause_ms=self.max_pause_ms,
             )
             aggregate.history.append(setting)
             if self.agent_id is None:
@@ -115,6 +126,7 @@ class Policy(StreamAggregate):
         changed_by: str,
         reason: str | None,
         at: datetime,
+        max_pause_ms: int | None = None,
     ) -> Setting:
         self.trigger_event(
             self.PolicySet,
@@ -125,6 +137,7 @@ class Policy(StreamAggregate):
             changed_by=changed_by,
             reason=reason,
             at=at,
+            max_pause_ms=check_pause_cap(max_pause_ms),
         )
         setting = self.history[-1]
         assert isinstance(setting, Setting)

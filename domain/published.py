@@ -53,17 +53,22 @@ STATE_AFTER: dict[str, CallState] = {
 
 # The contract's fields of each type, beyond the envelope (position, key, version, recorded_at).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "PolicySet": ("org_id", "agent_id", "mode", "pause_behavior", "changed_by", "reason", "at"),
+    "PolicySet": (
+        "org_id", "agent_id", "mode", "pause_behavior", "changed_by", "reason", "at",
+        "max_pause_ms",
+    ),
     "PolicyOverrideRemoved": ("org_id", "agent_id", "changed_by", "reason", "at"),
     "CallStarted": (
         "call_id", "org_id", "agent_id", "direction", "mode", "policy_version",
-        "pause_behavior", "at", "by", "command_id",
+        "pause_behavior", "at", "by", "command_id", "max_pause_ms",
     ),
     "RecordingStarted": (
         "call_id", "org_id", "recording_no", "automatic", "at", "by", "command_id",
     ),
     "RecordingPaused": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
-    "RecordingResumed": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
+    "RecordingResumed": (
+        "call_id", "org_id", "recording_no", "at", "by", "command_id", "automatic",
+    ),
     "RecordingStopped": ("call_id", "org_id", "recording_no", "at", "by", "command_id"),
     "CallEnded": ("call_id", "org_id", "recording_no", "state_before", "at", "by", "command_id"),
     "CommandRejected": (

@@ -56,6 +56,20 @@ class Refusal(str, Enum):
     TOO_LATE = "too_late"
 
 
+# A pause may be capped (`max_pause_ms`): null for no cap, else this many milliseconds
+# (one second to one day). A capped pause that lasts its cap resumes by itself.
+MIN_PAUSE_CAP_MS = 1_000
+MAX_PAUSE_CAP_MS = 86_400_000
+
+
+def check_pause_cap(max_pause_ms: int | None) -> int | None:
+    """`max_pause_ms` if it is a valid cap (or None: no cap); ValueError otherwise."""
+    if max_pause_ms is not None and not MIN_PAUSE_CAP_MS <= max_pause_ms <= MAX_PAUSE_CAP_MS:
+        raise ValueError(f"max_pause_ms must be between {MIN_PAUSE_CAP_MS} and "
+                         f"{MAX_PAUSE_CAP_MS}, or null (got {max_pause_ms})")
+    return max_pause_ms
+
+
 RECORDING_COMMANDS = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
 CALL_COMMANDS = (*RECORDING_COMMANDS, Command.END)
 

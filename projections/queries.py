@@ -167,12 +167,28 @@ LIMIT 1
      Parameter("at", "time", "the moment asked about")),
 )
 
+AUTO_RESUMED_PAUSES = AnalystQuery(
+    "auto_resumed_pauses",
+    "Capped pauses that resumed by themselves, per organisation and agent per day",
+    """
+SELECT org_id, agent_id, toDate(at) AS day, count() AS auto_resumed
+FROM {db:Identifier}.events FINAL
+WHERE type = 'RecordingResumed' AND automatic
+  AND day BETWEEN {from_day:Date} AND {to_day:Date}
+GROUP BY org_id, agent_id, day
+ORDER BY org_id, agent_id, day
+""",
+    (Parameter("from_day", "date", "the first day (UTC)"),
+     Parameter("to_day", "date", "the last day (UTC), included")),
+)
+
 ANALYST_QUERIES = (
     SECONDS_PER_AGENT_PER_DAY,
     LONG_PAUSES,
     ALWAYS_ON_GAPS,
     REFUSALS_BY_CODE_AND_MODE,
     STATE_AT,
+    AUTO_RESUMED_PAUSES,
 )
 
 

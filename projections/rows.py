@@ -13,7 +13,7 @@ EVENT_COLUMNS = (
     "position", "type", "stream", "key", "version", "recorded_at", "at", "call_id", "org_id",
     "agent_id", "direction", "mode", "policy_version", "pause_behavior", "recording_no",
     "automatic", "state_before", "command", "code", "state", "by", "command_id",
-    "changed_by", "reason", "received_at", "from_agent_id", "to_agent_id",
+    "changed_by", "reason", "received_at", "from_agent_id", "to_agent_id", "max_pause_ms",
 )
 
 
@@ -34,7 +34,7 @@ def event_row(event: PublishedEvent, call: CallProjection | None) -> tuple[Any, 
         get("recording_no"), get("automatic"), get("state_before"), get("command"),
         get("code"), get("state"), get("by"), get("command_id"), get("changed_by"),
         get("reason"), _optional_millis(get("received_at")), get("from_agent_id"),
-        get("to_agent_id"),
+        get("to_agent_id"), get("max_pause_ms"),
     )
 
 

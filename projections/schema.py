@@ -196,6 +196,14 @@ TRANSFERS = (
     "Nullable(String)",
 )
 
+# Capped pauses: the cap a policy change set, or a call started with (NULL: no cap, and for
+# events projected before it was kept, until a rebuild). An automatic resume already has
+# `automatic`.
+PAUSE_CAP = (
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS max_pause_ms "
+    "Nullable(UInt32) AFTER received_at",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw events, one row per published event", (EVENTS,)),
     Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
@@ -206,6 +214,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "events partitioned by recorded_at, with received_at", REPARTITION_EVENTS),
     Migration(8, "the list of calls: legal-hold flag, skip indexes", CALL_LIST),
     Migration(9, "transfers: every agent of a call, the agents of a transfer", TRANSFERS),
+    Migration(10, "the pause cap of policy changes and calls", PAUSE_CAP),
 )
 
 

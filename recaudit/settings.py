@@ -20,6 +20,7 @@
 | RECAUDIT_AUDIO_HELD_CALL_BYTES | most undecided audio held for one call (429) | 2097152 |
 | RECAUDIT_AUDIO_HELD_TOTAL_BYTES | most undecided audio held overall (429) | 268435456 |
 | RECAUDIT_AUDIO_SWEEP_MS | how often held audio is checked against the lateness bound | 1000 |
+| RECAUDIT_PAUSE_POLL_MS | how often `serve` looks for capped pauses due to resume (ms) | 200 |
 | RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/access | (none) |
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
@@ -99,6 +100,7 @@ class Settings:
     audio_held_call_bytes: int = 2 << 20
     audio_held_total_bytes: int = 256 << 20
     audio_sweep_ms: int = 1000
+    pause_poll_ms: int = 200
     tokens_file: Path | None = None
     tokens: str | None = None
     max_body_bytes: int = 16 << 10
@@ -128,6 +130,7 @@ class Settings:
             audio_held_call_bytes=_int(env, "RECAUDIT_AUDIO_HELD_CALL_BYTES", 2 << 20),
             audio_held_total_bytes=_int(env, "RECAUDIT_AUDIO_HELD_TOTAL_BYTES", 256 << 20),
             audio_sweep_ms=_int(env, "RECAUDIT_AUDIO_SWEEP_MS", 1000),
+            pause_poll_ms=_int(env, "RECAUDIT_PAUSE_POLL_MS", 200),
             tokens_file=_path(env, "RECAUDIT_TOKENS_FILE"),
             tokens=env.get("RECAUDIT_TOKENS") or None,
             max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
@@ -159,6 +162,8 @@ class Settings:
         if not 0 <= self.projection_linger_ms <= 60_000:
             raise SettingsError("RECAUDIT_PROJECTION_LINGER_MS must be between 0 and 60000")
         _check_audio(self)
+        if not 1 <= self.pause_poll_ms <= 60_000:
+            raise SettingsError("RECAUDIT_PAUSE_POLL_MS must be between 1 and 60000")
         if not 0 <= self.fault_pause_ms <= 10_000:
             raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:

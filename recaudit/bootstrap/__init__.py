@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
@@ -25,6 +26,7 @@ from recaudit.bootstrap.segments import recording_store, segment_consumer, segme
 from recaudit.core.committer import GroupCommitter
 from recaudit.core.eventstore import EventStore
 from recaudit.core.health import StoreHealth, postgres_probe
+from recaudit.core.scheduler import PauseScheduler
 from recaudit.core.service import RecordingService
 from recaudit.http.access import install as install_access
 from recaudit.http.admin import admin_router
@@ -51,6 +53,7 @@ class Backend:
     projections: Projections | None = None
     segments: SegmentDesk | None = None
     sealer: Sealer | None = None
+    scheduler: PauseScheduler | None = None
 
     def start_relay(self) -> None:
         """Publish the event store to Kafka on a background thread (Kafka mode only)."""
@@ -66,8 +69,17 @@ class Backend:
         self.pipeline.start()
         if self.sealer is not None:
             self.sealer.start()
+        if self.scheduler is not None:
+            # Every capped pause still open, overdue ones included, from the call states.
+            known = CallStatesConsumer(call_states_path(self.settings))
+            try:
+                self.scheduler.start(known)
+            finally:
+                known.close()
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.pipeline.stop()
         if self.projections is not None:
             self.projections.close()
@@ -107,9 +119,11 @@ def build(settings: Settings, *, clock: Clock = system_clock,
                                watermark=segments, health=health)
     feed, relay = _feed(settings, store)
     pipeline = Pipeline(feed, fault_pause=settings.fault_pause_ms / 1000)
+    # Capped pauses resume by themselves: the scheduler hears of each from the call states.
+    scheduler = PauseScheduler(service, poll_seconds=settings.pause_poll_ms / 1000, clock=clock)
     # Consumers are registered here by name, one factory each; `serve` starts them all.
-    consumers_dir = settings.data_dir / "consumers"
-    pipeline.add("call-states", lambda: CallStatesConsumer(consumers_dir / "call-states.sqlite"))
+    pipeline.add("call-states", lambda: CallStatesConsumer(call_states_path(settings),
+                                                           on_pause=scheduler.push))
     projections = Projections(settings.clickhouse_url(), settings.clickhouse_database,
                               client=clickhouse, linger=settings.projection_linger_ms / 1000,
                               store=store)
@@ -126,7 +140,12 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
-                   sealer=integrity_sealer(settings, segments.store, inbox=finished))
+                   sealer=integrity_sealer(settings, segments.store, inbox=finished),
+                   scheduler=scheduler)
+
+
+def call_states_path(settings: Settings) -> Path:
+    return settings.data_dir / "consumers" / "call-states.sqlite"
 
 
 def event_store(settings: Settings) -> EventStore:

@@ -10,6 +10,7 @@ import tempfile
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,8 @@ from recaudit.http.routes import command_path
 from recaudit.workloads import CallScript, call_script
 
 ORGS = {mode: f"org-{mode.value.replace('_', '-')}" for mode in Mode}
+# The on-demand organisation caps its pauses: the longer ones resume by themselves.
+PAUSE_CAPS = {Mode.ON_DEMAND: 45_000}
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -71,7 +74,8 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     for mode, org in ORGS.items():
         _ok(client.put(f"/policies/{org}", json={"mode": mode.value, "changed_by": "demo-admin",
-                                                 "reason": "demo set-up"}))
+                                                 "reason": "demo set-up",
+                                                 "max_pause_ms": PAUSE_CAPS.get(mode)}))
     # One agent of the pause/resume organisation is held to always-on.
     _ok(client.put(f"/policies/{ORGS[Mode.PAUSE_RESUME]}/agents/agent-trainee",
                    json={"mode": "always_on", "changed_by": "demo-admin",
@@ -135,6 +139,7 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
     per_mode: dict[str, Counter[str]] = defaultdict(Counter)
     for mode, timeline in report["timelines"]:
         per_mode[mode]["calls"] += 1
+        per_mode[mode]["auto_resumed"] += auto_resumes(timeline)
         for key, value in timeline["totals"].items():
             per_mode[mode][key] += value
     print(f"{'mode':<15}{'calls':>6}{'accepted':>10}{'refused':>9}{'transfers':>11}"
@@ -149,6 +154,10 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
         print(f"{m:<15}{row['calls']:>6}{report['accepted'][m]:>10}{sum(refused.values()):>9}"
               f"{report['transfers'][m]:>11}{_mins(row['recording_ms']):>11}{_mins(row['paused_ms']):>9}"
               f"{_mins(row['off_ms']):>9}  {codes}")
+    for mode, cap in PAUSE_CAPS.items():
+        resumed = per_mode.get(mode.value, Counter())["auto_resumed"]
+        print(f"\n{mode.value} pauses are capped at {cap // 1000} s: {resumed} of them "
+              "resumed by themselves (by system, at exactly the pause's start plus the cap)")
     example = report["timelines"][0][1]["call_id"] if report["timelines"] else None
     print()
     if in_process:
@@ -159,6 +168,15 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
         print(f"  curl {url}/calls/{example}")
         print(f"  curl {url}/calls/{example}/timeline")
         print(f"  recaudit timeline {example} --url {url}")
+
+
+def auto_resumes(timeline: dict[str, Any]) -> int:
+    """Pauses of a timeline that ended by themselves: a recording opened by the system
+    right after a pause."""
+    intervals = timeline["intervals"]
+    return sum(1 for before, after in pairwise(intervals)
+               if before["state"] == "paused" and after["state"] == "recording"
+               and after["by"] == "system")
 
 
 def _mins(ms: int) -> str:

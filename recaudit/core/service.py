@@ -87,6 +87,7 @@ class RecordingService:
         reason: str | None = None,
         pause_behavior: PauseBehavior = PauseBehavior.SKIP,
         agent_id: str | None = None,
+        max_pause_ms: int | None = None,
     ) -> PolicyResult:
         def job(uow: UnitOfWork) -> Callable[[Positions], PolicyResult]:
             policy = uow.get(policy_stream_id(org_id))
@@ -100,6 +101,7 @@ class RecordingService:
                 changed_by=changed_by,
                 reason=reason,
                 at=self.clock(),
+                max_pause_ms=max_pause_ms,
             )
             result = PolicyResult(PolicySnapshot.of(policy), setting)
             return lambda _positions: result
@@ -171,6 +173,7 @@ class RecordingService:
                 policy_version=policy.version,
                 pause_behavior=setting.pause_behavior,
                 request=request,
+                max_pause_ms=setting.max_pause_ms,
             )
             uow.add(call)
             return self._answer(call, Outcome(call.version, None))
@@ -219,6 +222,21 @@ class RecordingService:
             outcome = call.handle(request, self.clock(), self.skew, decided_until=decided,
                                   backdate=self.backdate)
             return self._answer(call, outcome)
+
+        return self.committer.run(job)
+
+    def resume_due(self, call_id: str) -> CallResult | None:
+        """Record the automatic resume of the call's capped pause if its deadline has passed
+        the server clock; None if there was nothing to do (not paused, no cap, not yet due,
+        or already recorded, by this process or another)."""
+        stream_id = call_stream_id(call_id)
+
+        def job(uow: UnitOfWork) -> Callable[[Positions], CallResult | None]:
+            # As stored now: another process may have resumed (or ended) the call.
+            call = uow.get(stream_id, cached=False)
+            if call is None or not call.resume_if_due(self.clock()):
+                return lambda _positions: None
+            return self._answer(call, Outcome(call.version, None))
 
         return self.committer.run(job)
 

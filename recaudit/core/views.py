@@ -27,6 +27,7 @@ class CallStatus:
     version: int
     started_at: datetime
     ended_at: datetime | None
+    pause_deadline: datetime | None = None
 
     @classmethod
     def of(cls, call: Call) -> CallStatus:
@@ -43,6 +44,7 @@ class CallStatus:
             version=call.version,
             started_at=call.started_at,
             ended_at=call.ended_at,
+            pause_deadline=call.pause_deadline,
         )
 
     def to_json(self, position: int | None) -> dict[str, Any]:
@@ -60,6 +62,7 @@ class CallStatus:
             "recording_no": self.recording_no or None,
             "started_at": iso_millis(self.started_at),
             "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
+            "pause_deadline": iso_millis(self.pause_deadline) if self.pause_deadline else None,
             "version": self.version,
             "position": position,
         }
@@ -132,6 +135,7 @@ class PolicySnapshot:
             "org_id": self.org_id,
             "mode": org.mode.value if org else None,
             "pause_behavior": org.pause_behavior.value if org else None,
+            "max_pause_ms": org.max_pause_ms if org else None,
             "version": self.version,
             "overrides": {agent: setting_json(s) for agent, s in self.overrides},
             "history": [setting_json(s) for s in self.history],
@@ -142,13 +146,15 @@ def setting_json(setting: Change) -> dict[str, Any]:
     """A setting, or the removal of an override (no mode, and `removed: true`)."""
     if isinstance(setting, OverrideRemoval):
         return {
-            "mode": None, "pause_behavior": None, "agent_id": setting.agent_id,
+            "mode": None, "pause_behavior": None, "max_pause_ms": None,
+            "agent_id": setting.agent_id,
             "changed_by": setting.changed_by, "reason": setting.reason,
             "at": iso_millis(setting.at), "version": setting.version, "removed": True,
         }
     return {
         "mode": setting.mode.value,
         "pause_behavior": setting.pause_behavior.value,
+        "max_pause_ms": setting.max_pause_ms,
         "agent_id": setting.agent_id,
         "changed_by": setting.changed_by,
         "reason": setting.reason,

@@ -14,7 +14,15 @@ from starlette.exceptions import HTTPException
 
 from domain.clock import to_utc_millis
 from domain.ids import ID_PATTERN
-from domain.rules import CALL_COMMANDS, Command, Mode, PauseBehavior, Refusal
+from domain.rules import (
+    CALL_COMMANDS,
+    MAX_PAUSE_CAP_MS,
+    MIN_PAUSE_CAP_MS,
+    Command,
+    Mode,
+    PauseBehavior,
+    Refusal,
+)
 from domain.text import ACTOR_PATTERN, REASON_PATTERN
 from recaudit import __version__
 from recaudit.core.health import StoreUnavailable
@@ -36,6 +44,10 @@ Reason = Annotated[str, Field(max_length=1000, pattern=REASON_PATTERN,
                               description="up to 1000 characters, no control characters "
                                           "but tab and line feed, no bidirectional or "
                                           "invisible formatting characters")]
+
+PauseCap = Annotated[int, Field(strict=True, ge=MIN_PAUSE_CAP_MS, le=MAX_PAUSE_CAP_MS,
+                                description="the longest a pause may last, in milliseconds; "
+                                            "it then resumes by itself")]
 
 
 def _text_time(at: object) -> object:
@@ -86,6 +98,7 @@ class PolicyBody(Strict):
     changed_by: Actor
     reason: Reason | None = None
     pause_behavior: PauseBehavior = PauseBehavior.SKIP
+    max_pause_ms: PauseCap | None = None
 
 
 class RemovalBody(Strict):
@@ -185,6 +198,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             changed_by=body.changed_by,
             reason=body.reason,
             pause_behavior=body.pause_behavior,
+            max_pause_ms=body.max_pause_ms,
         )
         return JSONResponse(result.policy.to_json())
 
@@ -201,6 +215,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
             reason=body.reason,
             pause_behavior=body.pause_behavior,
             agent_id=agent_id,
+            max_pause_ms=body.max_pause_ms,
         )
         return JSONResponse(
             {"org_id": org_id, "agent_id": agent_id, **setting_json(result.setting)}

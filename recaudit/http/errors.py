@@ -197,6 +197,7 @@ EXPECTED = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
     "greater_than_equal": "must be a whole number of at least {ge}",
+    "less_than_equal": "must be a whole number of at most {le}",
     "literal_error": "must be {expected}",
     "enum": "must be {expected}",
     "datetime_type": f"must be {RFC3339}",

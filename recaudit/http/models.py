@@ -52,13 +52,19 @@ class CallStatus(Answer):
     recording_no: int | None = Field(description="the current or last recording")
     started_at: Time
     ended_at: Time | None
+    pause_deadline: Time | None = Field(
+        description="when the open pause resumes by itself (null: not paused, or no cap)")
     version: int = Field(description="the call stream's version after the request")
     position: int | None = Field(description="the global position of the call's last event")
+
+
+PAUSE_CAP = Field(description="the longest a pause may last, in ms (null: no cap)")
 
 
 class Setting(Answer):
     mode: MODES
     pause_behavior: PAUSE_BEHAVIORS
+    max_pause_ms: int | None = PAUSE_CAP
     agent_id: str | None
     changed_by: str
     reason: str | None
@@ -71,6 +77,7 @@ class HistoryEntry(Answer):
 
     mode: MODES | None
     pause_behavior: PAUSE_BEHAVIORS | None
+    max_pause_ms: int | None = PAUSE_CAP
     agent_id: str | None
     changed_by: str
     reason: str | None
@@ -83,6 +90,7 @@ class Policy(Answer):
     org_id: str
     mode: MODES | None = Field(description="the organisation's own mode (null: none set)")
     pause_behavior: PAUSE_BEHAVIORS | None
+    max_pause_ms: int | None = PAUSE_CAP
     version: int = Field(description="the policy stream's version")
     overrides: dict[str, Setting] = Field(description="agent overrides, by agent id")
     history: list[HistoryEntry] = Field(description="every change, in order")
@@ -95,6 +103,7 @@ class Override(Answer):
     agent_id: str
     mode: MODES
     pause_behavior: PAUSE_BEHAVIORS
+    max_pause_ms: int | None = PAUSE_CAP
     changed_by: str
     reason: str | None
     at: Time

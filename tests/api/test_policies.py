@@ -6,8 +6,10 @@ from recaudit.bootstrap import Backend
 from tests.api.client import Api, current_timeline, error_of
 from tests.core.helpers import assert_one_rejection, at_ms, stored
 
-POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "version", "overrides", "history"}
-SETTING_FIELDS = {"mode", "pause_behavior", "agent_id", "changed_by", "reason", "at", "version"}
+POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "max_pause_ms", "version", "overrides",
+                 "history"}
+SETTING_FIELDS = {"mode", "pause_behavior", "max_pause_ms", "agent_id", "changed_by", "reason",
+                  "at", "version"}
 
 
 def test_setting_a_policy_answers_with_its_version(backend: Backend, api: Api) -> None:
@@ -112,7 +114,7 @@ def test_removing_an_override_is_audited_and_running_calls_keep_their_mode(
     policy = response.json()
     assert set(policy) == POLICY_FIELDS and policy["overrides"] == {}
     removal = policy["history"][-1]
-    assert removal == {"mode": None, "pause_behavior": None, "agent_id": "a7",
+    assert removal == {"mode": None, "pause_behavior": None, "max_pause_ms": None, "agent_id": "a7",
                        "changed_by": "admin", "reason": "left the desk", "at": removal["at"],
                        "version": policy["version"], "removed": True}
     assert [s.event.type for s in stored(backend.store, head) if s.event] == [
@@ -152,3 +154,22 @@ def test_the_projection_applies_a_removal_as_a_policy_event(backend: Backend, ap
         "SELECT type, stream, key FROM {db:Identifier}.events FINAL ORDER BY position",
         parameters={"db": backend.projections.database}).result_rows
     assert rows[-1] == ("PolicyOverrideRemoved", "policy", "o1")
+
+
+def test_a_pause_cap_is_kept_with_its_bounds_and_shown_with_the_history(
+    backend: Backend, api: Api
+) -> None:
+    for cap in (1_000, 86_400_000, None):
+        answer = api.put_policy("o1", "pause_resume", max_pause_ms=cap)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["max_pause_ms"] == cap
+    override = api.put_policy("o1", "on_demand", agent_id="a7", max_pause_ms=30_000).json()
+    assert override["max_pause_ms"] == 30_000
+    policy = api.http.get("/policies/o1").json()
+    assert policy["overrides"]["a7"]["max_pause_ms"] == 30_000
+    assert [h["max_pause_ms"] for h in policy["history"]] == [1_000, 86_400_000, None, 30_000]
+    status = api.start_call("c1", "o1", agent_id="a7").json()
+    assert status["pause_deadline"] is None
+    api.command("c1", "start", by="a7")
+    paused = api.command("c1", "pause", by="a7").json()
+    assert paused["pause_deadline"] is not None

@@ -133,7 +133,16 @@ def policy_cases() -> list[Case]:
         Case("agent id charset", "PUT", "/policies/o-valid/agents/a%20b", "agent_id", POLICY),
         Case("agent override bad mode", "PUT", "/policies/o-valid/agents/a1", "mode",
              changed(POLICY, mode="never")),
+        *[put(f"max_pause_ms {name}", "max_pause_ms", changed(POLICY, max_pause_ms=value))
+          for name, value in PAUSE_CAPS.items()],
+        Case("agent override max_pause_ms too short", "PUT", "/policies/o-valid/agents/a1",
+             "max_pause_ms", changed(POLICY, max_pause_ms=999)),
     ]
+
+
+# Pause caps refused: outside 1000..86400000, or not a whole number.
+PAUSE_CAPS = {"too short": 999, "zero": 0, "negative": -1000, "too long": 86_400_001,
+              "text": "1000", "fraction": 1000.5, "boolean": True, "list": [1000]}
 
 
 CASES = start_call_cases() + command_cases() + policy_cases()

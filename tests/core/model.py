@@ -1,6 +1,6 @@
 """A small reference model of the recording rules, written from docs/rules.md (sections
 "Modes", "Commands and states", "Refusals", "Idempotency", "What the agent's client shows",
-"Time", "Transfers" and "Timeline").
+"Time", "Transfers", "Timeline" and "Capped pauses").
 
 It deliberately shares no code with `domain.rules`: the tables below are restated from the
 rules page, so a mistake in the product's tables shows up as a disagreement. Times are whole
@@ -160,6 +160,7 @@ class CallModel:
     now: int
     skew: int
     backdate: int | None = None  # how far behind `now` a client time may be; None: no bound
+    cap: int | None = None  # the call's max_pause_ms; None: pauses never end by themselves
     state: str = "new"
     version: int = 0
     last_at: int = 0
@@ -171,6 +172,9 @@ class CallModel:
     seen: dict[str, tuple[tuple[str, str, int | None, str | None], Answer]] = field(
         default_factory=dict)
     events: list[str] = field(default_factory=list)
+    paused_at: int | None = None
+    automatic: list[int] = field(default_factory=list)  # times of the automatic resumes
+    by_of: list[str] = field(default_factory=list)  # who opened each interval
     replayed: bool = False  # whether the last request repeated an earlier one
     # Who had the call when: [agent, start, end], from the start to the end, in order;
     # `holder` has it now (`agent` is the one who started it, and sends start call).
@@ -194,9 +198,28 @@ class CallModel:
             self.seen[command_id] = (fingerprint, answer)
         return answer
 
+    def deadline(self) -> int | None:
+        """When the open pause resumes by itself, if the call is paused with a cap."""
+        if self.state != "paused" or self.cap is None or self.paused_at is None:
+            return None
+        return self.paused_at + self.cap
+
+    def resume_due(self, until: int) -> bool:
+        """The automatic resume, if the deadline is at or before `until`."""
+        deadline = self.deadline()
+        if deadline is None or deadline > until:
+            return False
+        self._move("resume", deadline, "system")
+        self.automatic.append(deadline)
+        return True
+
     def _decide(self, command: str, by: str, at: int | None, to: str | None) -> Answer:
         if self.state == "new":
             return self._start_call(command, at)
+        # A command dated at or after the deadline (never beyond the clock plus the skew)
+        # finds the pause already ended.
+        self.resume_due(min(at if at is not None else max(self.now, self.last_at),
+                            self.now + self.skew))
         if command == TRANSFER:
             code = transfer_code(self.state, self.holder, str(to))
         else:
@@ -212,7 +235,7 @@ class CallModel:
         if command == TRANSFER:
             self._transfer(str(to), when)
         else:
-            self._move(command, when)
+            self._move(command, when, by)
         return Answer("accepted", None, self.version, self.state, self.recording_no)
 
     def _time_code(self, at: int) -> str | None:
@@ -245,12 +268,16 @@ class CallModel:
             self.recording_no = 1
             self.events.append("RecordingStarted")
             self.intervals.append(Interval("recording", when, None, 1, None))
+            self.by_of.append("system")
         else:
             self.intervals.append(Interval("off", when, None, None, "not_started"))
+            self.by_of.append(self.agent)
         return Answer("accepted", None, self.version, self.state, self.recording_no)
 
-    def _move(self, command: str, when: int) -> None:
+    def _move(self, command: str, when: int, by: str) -> None:
         target = MOVES[command][self.state]
+        if target == "paused":
+            self.paused_at = when
         if command == "start":
             self.recording_no += 1
         self.version += 1
@@ -262,6 +289,7 @@ class CallModel:
             self.ended_at = when
             self.agents[-1][2] = when
             return
+        self.by_of.append(by)
         if target == "off":
             self.intervals.append(Interval("off", when, None, None, "stopped"))
         else:

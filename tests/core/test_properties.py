@@ -7,6 +7,9 @@ clock that sometimes moves on between commands, and command ids (repeated, some 
 different commands), with transfers to other agents (or to the agent who has the call)
 interleaved. Every answer must be the model's; afterwards a separate event store instance
 on the same database rebuilds the call from its events and must agree with the model too.
+The same runs on calls whose pauses are capped, with the pause scheduler's round (`tick`)
+among the steps: pauses end before, at and after their cap, and commands come dated on
+either side of the deadline.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from domain.errors import CommandRefused
 from domain.ids import call_stream_id
-from domain.rules import Command
+from domain.rules import Command, Mode
 from recaudit.bootstrap import Backend, build, event_store
 from recaudit.core.eventstore import EventStore
 from recaudit.core.service import CallResult, RecordingService
@@ -48,6 +51,18 @@ COMMAND_IDS = [None, None, None, None, "k1", "k2", "k3", "k4"]
 WEIGHTED_COMMANDS = [*model.CALL_COMMANDS[:4] * 3, "end", "start_call", model.TRANSFER,
                      model.TRANSFER]
 AGENTS = ["agent-1", "agent-2", "agent-3"]  # agent-1 starts every call
+# A pause cap short against the steps' times, so that deadlines come and go; `tick` is a
+# round of the pause scheduler at the server clock.
+CAP_MS = 10_000
+CAPPED_COMMANDS = [*WEIGHTED_COMMANDS, "start", "pause", "pause", "pause", "resume", "tick",
+                   "tick"]
+PAUSING_MODES = [m for m in model.MODES if "pause" in model.PERMITTED[m]]
+
+
+def capped_org(mode: str) -> str:
+    return f"capped-{mode}"
+
+
 _call_ids = itertools.count(1)
 
 
@@ -70,10 +85,11 @@ class Step:
 
 
 @st.composite
-def steps(draw: st.DrawFn) -> list[Step]:
+def steps(draw: st.DrawFn, weighted: tuple[str, ...] = tuple(WEIGHTED_COMMANDS),
+          min_size: int = 1) -> list[Step]:
     """A start call (usually first), then commands whose times mostly move forward, with
     some requests repeated verbatim later on."""
-    commands = draw(st.lists(st.sampled_from(WEIGHTED_COMMANDS), min_size=1, max_size=18))
+    commands = draw(st.lists(st.sampled_from(weighted), min_size=min_size, max_size=18))
     if draw(st.integers(0, 9)) > 0:
         commands.insert(0, "start_call")
     cursor = draw(st.integers(-3_000, NOW_MS))
@@ -84,7 +100,7 @@ def steps(draw: st.DrawFn) -> list[Step]:
         now += tick
         cursor += tick  # clients mostly keep up with the clock; late ones send "past" times
         kind = draw(st.sampled_from(["next", "next", "next", "server", "future", "edge",
-                                     "past", "past_edge"]))
+                                     "past", "past_edge", "cap_edge"]))
         at: int | None
         if kind == "next":
             cursor += draw(st.integers(-3_000, 30_000))
@@ -97,6 +113,10 @@ def steps(draw: st.DrawFn) -> list[Step]:
             at = now - BACKDATE_MS - draw(st.integers(1, 60_000))
         elif kind == "past_edge":
             at = now - BACKDATE_MS  # the earliest time the server accepts
+        elif kind == "cap_edge":
+            # Around the deadline of a pause opened at the previous step's time.
+            at = result[-1].at + CAP_MS + draw(st.sampled_from([-1, 0, 1])) \
+                if result and result[-1].at is not None else cursor
         else:
             at = None
         result.append(
@@ -118,13 +138,17 @@ def steps(draw: st.DrawFn) -> list[Step]:
     return result
 
 
-def send(service: RecordingService, call_id: str, mode: str, step: Step) -> CallResult | str:
-    """The service's answer, or the code of the error it raised."""
+def send(service: RecordingService, call_id: str, org_id: str,
+         step: Step) -> CallResult | str | None:
+    """The service's answer, or the code of the error it raised (for a scheduler round, the
+    automatic resume it recorded, or None)."""
+    if step.command == "tick":
+        return service.resume_due(call_id) if service.store.call(call_id) else None
     try:
         if step.command == "start_call":
             return service.start_call(
                 call_id=call_id,
-                org_id=org_for(mode),
+                org_id=org_id,
                 agent_id="agent-1",
                 direction="inbound",
                 at=step.when(),
@@ -140,7 +164,7 @@ def send(service: RecordingService, call_id: str, mode: str, step: Step) -> Call
         return exc.code
 
 
-def check_answer(expected: model.Answer, actual: CallResult | str, step: Step,
+def check_answer(expected: model.Answer, actual: CallResult | str | None, step: Step,
                  calls: model.CallModel) -> None:
     if expected.kind == "error":
         assert actual == expected.code, step
@@ -181,21 +205,33 @@ def check_rebuilt(reader: EventStore, call_id: str, calls: model.CallModel) -> N
               for a in call.timeline.agents]
     assert agents == calls.agents
     assert call.agent_id == calls.holder
-    assert [e.type for e in call_events(reader, call_id)] == calls.events
+    events = call_events(reader, call_id)
+    assert [e.type for e in events] == calls.events
+    assert [i.by for i in call.timeline.intervals] == calls.by_of
+    assert [ms_of(e.at) for e in events
+            if e.type == "RecordingResumed" and e.fields["automatic"]] == calls.automatic
+    deadline = calls.deadline()
+    assert (ms_of(call.pause_deadline) if call.pause_deadline else None) == deadline
 
 
 def run_example(backend: Backend, clock: FakeClock, reader: EventStore, mode: str,
-                script: list[Step]) -> None:
+                script: list[Step], cap: int | None = None) -> None:
     call_id = f"prop-{next(_call_ids)}"
+    org_id = org_for(mode) if cap is None else capped_org(mode)
     calls = model.CallModel(mode=mode, agent="agent-1", now=NOW_MS, skew=SKEW_MS,
-                            backdate=BACKDATE_MS)
+                            backdate=BACKDATE_MS, cap=cap)
     clock.set(NOW_MS)
     first: dict[str, dict[str, object]] = {}
     for step in script:
         calls.now += step.tick
         clock.set(calls.now)
+        if step.command == "tick":
+            resumed = calls.state != "new" and calls.resume_due(calls.now)
+            result = send(backend.service, call_id, org_id, step)
+            assert (result is not None) == resumed, step
+            continue
         expected = calls.send(step.command, step.by, step.at, step.command_id, step.to)
-        actual = send(backend.service, call_id, mode, step)
+        actual = send(backend.service, call_id, org_id, step)
         check_answer(expected, actual, step, calls)
         if not isinstance(actual, CallResult):
             continue
@@ -209,6 +245,8 @@ def run_example(backend: Backend, clock: FakeClock, reader: EventStore, mode: st
         stored_at = backend.store.position_of(call_stream_id(call_id), actual.status.version)
         assert actual.position == stored_at
     check_rebuilt(reader, call_id, calls)
+    if cap is not None:
+        event(f"automatic resumes: {min(len(calls.automatic), 2)}")
 
 
 @pytest.fixture
@@ -241,5 +279,24 @@ def test_random_sequences_follow_the_model_and_replay_the_same(
     @given(mode=st.sampled_from(model.MODES), script=steps())
     def check(mode: str, script: list[Step]) -> None:
         run_example(clocked_backend, clock, reader, mode, script)
+
+    check()
+
+
+def test_random_sequences_with_capped_pauses_follow_the_model_and_replay_the_same(
+    clocked_backend: Backend, clock: FakeClock, reader: EventStore, store_kind: str
+) -> None:
+    for mode in Mode:
+        clocked_backend.service.set_policy(capped_org(mode.value), mode=mode,
+                                           changed_by="setup", max_pause_ms=CAP_MS)
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES[store_kind],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(mode=st.sampled_from(PAUSING_MODES), script=steps(tuple(CAPPED_COMMANDS), 6))
+    def check(mode: str, script: list[Step]) -> None:
+        run_example(clocked_backend, clock, reader, mode, script, cap=CAP_MS)
 
     check()

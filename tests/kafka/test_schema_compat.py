@@ -39,10 +39,17 @@ V1_FINGERPRINTS = {
     "RecordingStarted": "7bfa01ae9551aad7",
     "RecordingStopped": "a84daf915d00030a",
 }
-# The second: CommandRejected gained `received_at`, and PolicyOverrideRemoved is new; every
-# other type is as in v1.
-V2_FINGERPRINTS = V1_FINGERPRINTS | {"CommandRejected": "fe3e3468383b3853",
-                                     "PolicyOverrideRemoved": "cc5e85f34cfb8e61"}
+# The second: CommandRejected gained `received_at`, CallStarted and PolicySet `max_pause_ms`,
+# RecordingResumed `automatic`; PolicyOverrideRemoved and CallTransferred are new; every other
+# type is as in v1.
+V2_FINGERPRINTS = V1_FINGERPRINTS | {
+    "CommandRejected": "fe3e3468383b3853",
+    "CallStarted": "7ba458409ab80eb1",
+    "PolicySet": "7f6dda7b14171fc1",
+    "RecordingResumed": "be44b55664e6a517",
+    "PolicyOverrideRemoved": "cc5e85f34cfb8e61",
+    "CallTransferred": "ec345b6580770bc8",
+}
 
 # -- the compatibility checker ---------------------------------------------------------------
 
@@ -262,7 +269,8 @@ def with_queue() -> SchemaSet:
 def call_started(**extra: Any) -> PublishedEvent:
     fields = {"call_id": "call-7", "org_id": "org-1", "agent_id": "agent-1",
               "direction": "inbound", "mode": "pause_resume", "policy_version": 3,
-              "pause_behavior": "skip", "at": SAMPLE_AT, "by": "agent-1", "command_id": None}
+              "pause_behavior": "skip", "at": SAMPLE_AT, "by": "agent-1", "command_id": None,
+              "max_pause_ms": 60_000}
     return PublishedEvent("CallStarted", 12, "call-7", 1, SAMPLE_AT, fields | extra)
 
 

@@ -140,3 +140,23 @@ def test_migration_8_upgrades_a_calls_table_holding_rows(ch_client: Client,
     assert (old.call_id, old.legal_hold, old.started_at.isoformat()) == (
         "old", False, "2026-03-01T09:00:00+00:00")
     assert reader.calls(CallQuery(legal_hold=True)).calls == ()
+
+
+def test_migration_10_adds_the_pause_cap_to_an_events_table_holding_rows(
+        ch_client: Client, ch_database: str) -> None:
+    """Events projected before pause caps read a null cap."""
+    from unittest import mock
+
+    from projections import schema
+
+    with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:9]):
+        assert migrate(ch_client, ch_database)[-1] == 9
+    ch_client.command(
+        "INSERT INTO {db:Identifier}.events (position, type, stream, key, version, "
+        "recorded_at, at, org_id) VALUES (2, 'PolicySet', 'policy', 'acme', 2, "
+        "'2026-03-01 09:00:00.000', '2026-03-01 09:00:00.000', 'acme')",
+        parameters={"db": ch_database})
+    assert migrate(ch_client, ch_database) == [10]
+    rows = ch_client.query("SELECT key, max_pause_ms FROM {db:Identifier}.events",
+                           parameters={"db": ch_database}).result_rows
+    assert rows == [("acme", None)]

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from domain.rules import CallState
+from domain.rules import CallState, Command, Mode
 from projections import queries
 from recaudit.bootstrap import Backend
 from recaudit.core.views import TimelineView
+from tests.core.helpers import published
 from tests.projections.helpers import caught_up, play_random, play_scenarios, set_policies
 
 pytestmark = pytest.mark.clickhouse
@@ -130,3 +131,37 @@ def test_the_readme_shows_exactly_this_sql() -> None:
         match = re.search(rf"### {re.escape(query.title)}\n.*?```sql\n(.*?)```", text, re.S)
         assert match, f"projections/README.md has no section '### {query.title}'"
         assert match.group(1).strip() == query.sql.strip(), query.name
+
+
+def test_auto_resumed_pauses_per_agent_per_day(ch_backend: Backend, ch_client: Client,
+                                               ch_database: str) -> None:
+    service = ch_backend.service
+    service.set_policy("capped", mode=Mode.PAUSE_RESUME, changed_by="admin", max_pause_ms=1_000)
+    base = datetime.combine(date.today() - timedelta(days=2), time(23, 59, 58), UTC)
+    # (agent, pause's start in seconds after base, seconds until the next command): a pause
+    # longer than its cap resumes by itself (once at the deadline, one second later, which
+    # falls on the next day for the pauses started just before midnight); a shorter one not.
+    script = [("ann", 0, 5), ("ann", 1, 5), ("ann", 4, 0.5), ("bob", 0, 3), ("bob", 86_400, 9)]
+    for n, (agent, start, wait) in enumerate(script):
+        call_id = f"cap-{n}"
+        paused = base + timedelta(seconds=start)
+        service.start_call(call_id=call_id, org_id="capped", agent_id=agent,
+                           direction="inbound", at=paused - timedelta(seconds=1))
+        service.command(call_id, Command.PAUSE, by=agent, at=paused)
+        service.command(call_id, Command.END, by=agent, at=paused + timedelta(seconds=wait))
+    expected: Counter[tuple[str, str, date]] = Counter()
+    for event in published(ch_backend.store):
+        if event.type == "RecordingResumed" and event.fields["automatic"]:
+            call = service.call(event.key).status
+            expected[("capped", call.agent_id, event.at.date())] += 1
+    assert sum(expected.values()) == 4 and len(expected) == 4
+    ch_backend.pipeline.start(only=["projections"])
+    caught_up(ch_backend)
+    rows = run(ch_client, ch_database, queries.AUTO_RESUMED_PAUSES,
+               from_day=date.today() - timedelta(days=10), to_day=date.today())
+    assert {(r["org_id"], r["agent_id"], r["day"]): r["auto_resumed"] for r in rows} == expected
+    caps = ch_client.query(
+        "SELECT type, max_pause_ms FROM {db:Identifier}.events FINAL "
+        "WHERE type IN ('PolicySet', 'CallStarted') ORDER BY position",
+        parameters={"db": ch_database}).result_rows
+    assert set(caps) == {("PolicySet", 1_000), ("CallStarted", 1_000)}

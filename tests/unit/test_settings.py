@@ -127,6 +127,9 @@ def test_postgres_port_and_password_have_defaults() -> None:
         ("RECAUDIT_PROJECTION_LINGER_MS", "60001"),
         ("RECAUDIT_FAULT_PAUSE_MS", "-1"),
         ("RECAUDIT_FAULT_PAUSE_MS", "10001"),
+        ("RECAUDIT_PAUSE_POLL_MS", "0"),
+        ("RECAUDIT_PAUSE_POLL_MS", "60001"),
+        ("RECAUDIT_PAUSE_POLL_MS", "often"),
     ],
 )
 def test_every_setting_is_validated_and_named_in_the_error(name: str, value: str) -> None:
@@ -167,3 +170,8 @@ def test_a_bad_log_setting_is_refused_by_every_command_with_exit_2(
     captured = capsys.readouterr()
     assert f"recaudit: configuration error: {name} must be one of" in captured.err
     assert captured.out == "", "nothing runs with a bad log setting"
+
+
+def test_the_pause_scheduler_polls_every_200_ms_unless_told() -> None:
+    assert Settings.from_env({}).pause_poll_ms == 200
+    assert Settings.from_env({"RECAUDIT_PAUSE_POLL_MS": "50"}).pause_poll_ms == 50
