@@ -47,7 +47,7 @@ def call_events(script: CallScript) -> list[Planned]:
     events: list[Planned] = [("CallStarted", {
         **base, "agent_id": agent, "direction": script.direction, "mode": script.mode.value,
         "policy_version": POLICY_VERSION, "pause_behavior": "skip", "at": script.started_at,
-        "by": agent, "command_id": f"{script.call_id}-start"})]
+        "by": agent, "command_id": f"{script.call_id}-start", "max_pause_ms": None})]
     state, recording_no = initial_state(script.mode), 0
     if state is CallState.RECORDING:
         recording_no = 1
@@ -69,6 +69,9 @@ def call_events(script: CallScript) -> list[Planned]:
         elif step.command is Command.END:
             events.append(("CallEnded", {**common, "recording_no": recording_no or None,
                                          "state_before": state.value}))
+        elif step.command is Command.RESUME:
+            events.append(("RecordingResumed", {**common, "recording_no": recording_no,
+                                                "automatic": False}))
         else:
             events.append((EVENT_OF[step.command], {**common, "recording_no": recording_no}))
         state = next_state(step.command)
@@ -80,7 +83,7 @@ def policy_events(at: datetime) -> list[PublishedEvent]:
     return [
         PublishedEvent("PolicySet", 2 * n + 2, org, POLICY_VERSION, at, {
             "org_id": org, "agent_id": None, "mode": mode.value, "pause_behavior": "skip",
-            "changed_by": "admin", "reason": None, "at": at})
+            "changed_by": "admin", "reason": None, "at": at, "max_pause_ms": None})
         for n, (mode, org) in enumerate(ORGS.items())
     ]
 

@@ -55,6 +55,7 @@ def every_event_type(backend: Backend) -> None:
         service.command("c1", command, by="ann")
     service.start_call(call_id="c2", org_id="org-b", agent_id="bob", direction="outbound")
     service.command("c2", Command.PAUSE, by="bob")
+    service.transfer("c2", to_agent_id="cat", by="bob")
 
 
 def test_every_event_type_round_trips_through_the_broker(kafka_backend: Backend,

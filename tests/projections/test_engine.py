@@ -131,7 +131,8 @@ def test_migration_8_upgrades_a_calls_table_holding_rows(ch_client: Client,
         "AND table = 'calls'", parameters={"db": ch_database}).result_rows
     assert {name for (name,) in indexes} == {"calls_started_at", "calls_org_agent"}
     # Migration 9 (transfers): the row made before it had one agent, and is listed by it.
-    assert migrate(ch_client, ch_database) == [9]
+    with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:9]):
+        assert migrate(ch_client, ch_database) == [9]
     reader9 = ClickHouseTimelineReader(lambda: ch_client, ch_database)
     assert [c.call_id for c in reader9.calls(CallQuery(agent_id="bob")).calls] == ["old"]
     assert reader9.calls(CallQuery(agent_id="amy")).calls == ()

@@ -37,6 +37,7 @@ REVIEWED = {
     ("projections/schema.py", "table"): "a name from the literal tuple beside it",
     ("projections/schema.py", "EVENTS_NEXT"): "a literal table name",
     ("projections/schema.py", "COPIED_COLUMNS"): "literal column names, backquoted",
+    ("consumers/call_states.py", "column"): "a name from the literal PAUSE_COLUMNS tuple",
 }
 
 
