@@ -52,6 +52,11 @@ class CommandRequest:
     to_agent_id: str | None = None  # a transfer's new agent
 
 
+def pause_deadline(paused_at: datetime, max_pause_ms: int | None) -> datetime | None:
+    """When a pause begun at `paused_at` ends by itself (None: no cap)."""
+    return None if max_pause_ms is None else paused_at + timedelta(milliseconds=max_pause_ms)
+
+
 def clock_refusal(
     at: datetime, now: datetime, skew: timedelta, backdate: timedelta | None
 ) -> Refusal | None:
@@ -337,10 +342,9 @@ class Call(StreamAggregate):
     @property
     def pause_deadline(self) -> datetime | None:
         """When the open pause ends by itself (None: not paused, or no cap)."""
-        if self.state is not CallState.PAUSED or self.max_pause_ms is None:
+        if self.state is not CallState.PAUSED or self.paused_at is None:
             return None
-        assert self.paused_at is not None
-        return self.paused_at + timedelta(milliseconds=self.max_pause_ms)
+        return pause_deadline(self.paused_at, self.max_pause_ms)
 
     def resume_if_due(self, until: datetime) -> bool:
         """Record the automatic resume of a capped pause whose deadline is at or before

@@ -28,6 +28,10 @@ When audio is decided
   `too_late` from then on), passes a barrier through the group committer, and
   waits until the consumer has applied the call's events up to their latest
   stored version, so no command accepted before the claim can be missed.
+- A capped pause still open when audio past its deadline (pause time plus the
+  call's `max_pause_ms`) is decided has ended by itself at the deadline, as in
+  the domain, whether or not its automatic RecordingResumed has been applied
+  yet; when that event comes it changes nothing (`callstate.resume_if_due`).
 - The decided point only moves over audio actually received (or a claimed
   time), so audio still on its way is not refused. A chunk starting before it
   is refused 409 `audio_overlap`, unless it is an exact repeat (same first

@@ -7,6 +7,9 @@
   the call has ended;
 - `decided`: every sample before this tick is decided for good (written,
   dropped, or missing and so silent); audio for earlier times is refused;
+- `max_pause_ms`: the call's pause cap (from `CallStarted`; None: no cap). A capped
+  pause still open when audio past its deadline is decided resumes at the deadline,
+  as in the domain; the automatic `RecordingResumed` that follows changes nothing;
 - `version`: the call's last event applied, so a re-delivered event is skipped;
 - the recordings with their stored parts, the call's sample rate and the
   digests of recent chunks (to recognise a chunk sent twice).
@@ -18,8 +21,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from consumers.segments.audio import FOREVER, ms_to_ticks
+from consumers.segments.audio import FOREVER, at_ms, ms_to_datetime, ms_to_ticks
 from domain import published
+from domain.call import pause_deadline
 from domain.rules import CallState
 
 RECORDING, PAUSED, OFF = CallState.RECORDING.value, CallState.PAUSED.value, CallState.OFF.value
@@ -58,6 +62,7 @@ class CallAudio:
     call_id: str
     org_id: str | None = None
     pause_behavior: str = "skip"
+    max_pause_ms: int | None = None
     started: int | None = None  # ms
     ended: int | None = None  # ms
     version: int = 0
@@ -71,8 +76,9 @@ class CallAudio:
 
     # -- applying events ----------------------------------------------------------
 
-    def begin(self, org_id: str, pause_behavior: str, at: int) -> None:
+    def begin(self, org_id: str, pause_behavior: str, at: int, max_pause_ms: int | None) -> None:
         self.org_id, self.pause_behavior, self.started = org_id, pause_behavior, at
+        self.max_pause_ms = max_pause_ms
         self.spans = [Span(OFF, at, None, None)]
         self.known = ms_to_ticks(at)
 
@@ -92,6 +98,27 @@ class CallAudio:
         self._close_span(at)
         self.spans.append(Span(state, at, None, None if state == OFF else recording_no))
         self.known = ms_to_ticks(at)
+
+    def resume_if_due(self, cut: int) -> None:
+        """Before deciding audio up to tick `cut`: an open capped pause whose deadline lies
+        before it has ended by itself, at the deadline, with the same recording number."""
+        deadline = self.pause_deadline()
+        if deadline is not None and ms_to_ticks(deadline) < cut:
+            self.change("RecordingResumed", deadline, self.spans[-1].recording_no)
+
+    def resumed_by_itself(self, event_type: str, at: int) -> bool:
+        """Whether the event is the automatic resume already applied at its deadline."""
+        span = self.spans[-1] if self.spans else None
+        return (event_type == "RecordingResumed" and span is not None and span.end is None
+                and span.state == RECORDING and span.start == at)
+
+    def pause_deadline(self) -> int | None:
+        """When the open pause ends by itself (ms; None: not paused, or no cap)."""
+        span = self.spans[-1] if self.spans else None
+        if span is None or span.end is not None or span.state != PAUSED:
+            return None
+        deadline = pause_deadline(ms_to_datetime(span.start), self.max_pause_ms)
+        return None if deadline is None else at_ms(deadline)
 
     def _close_span(self, at: int) -> None:
         if self.spans and self.spans[-1].end is None:
@@ -131,6 +158,7 @@ class CallAudio:
             "call_id": self.call_id,
             "org_id": self.org_id,
             "pause_behavior": self.pause_behavior,
+            "max_pause_ms": self.max_pause_ms,
             "started": self.started,
             "ended": self.ended,
             "version": self.version,
@@ -152,6 +180,7 @@ class CallAudio:
             call_id=d["call_id"],
             org_id=d["org_id"],
             pause_behavior=d["pause_behavior"],
+            max_pause_ms=d.get("max_pause_ms"),  # absent in states saved before caps
             started=d["started"],
             ended=d["ended"],
             version=d["version"],

@@ -52,6 +52,7 @@ def decide(entry: Entry, cut: int, *, forced: bool, dedup_window_ms: int) -> boo
     audio, lo = entry.audio, entry.decided
     if cut <= lo or audio.started is None:
         return False
+    audio.resume_if_due(cut)
     reached = lo
     if audio.rate is not None and entry.held:
         per = TICKS_PER_SECOND // audio.rate

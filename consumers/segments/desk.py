@@ -164,8 +164,8 @@ class SegmentDesk:
         self._touch(touched, entry)
         fields, at = event.fields, at_ms(event.at)
         if event.type == "CallStarted":
-            audio.begin(fields["org_id"], fields["pause_behavior"], at)
-        elif event.type in STATE_CHANGES:
+            audio.begin(fields["org_id"], fields["pause_behavior"], at, fields.get("max_pause_ms"))
+        elif event.type in STATE_CHANGES and not audio.resumed_by_itself(event.type, at):
             if ms_to_ticks(at) < entry.decided:
                 log.error("call %s: %s at %s is dated inside audio already decided; "
                           "applied at the decided point", audio.call_id, event.type, at)

@@ -9,12 +9,13 @@ import pytest
 
 from consumers.segments.audio import (
     EPOCH,
+    FOREVER,
     first_sample,
     samples_in,
     ticks_to_ms_ceiling,
     wav_header,
 )
-from consumers.segments.callstate import CallAudio, Part, Recording
+from consumers.segments.callstate import CallAudio, Part, Recording, Span
 from consumers.segments.held import HeldAudio
 
 T = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -81,7 +82,7 @@ def test_held_audio_runs() -> None:
 
 def test_call_state_round_trip() -> None:
     audio = CallAudio("c1", org_id="o", pause_behavior="silence", rate=16000)
-    audio.begin("o", "silence", MS)
+    audio.begin("o", "silence", MS, 1_500)
     audio.change("RecordingStarted", MS + 5, 1)
     audio.change("RecordingPaused", MS + 9, 1)
     audio.recordings[1].parts.append(Part(3, 4, "o/c1/1/parts/3.pcm"))
@@ -91,3 +92,25 @@ def test_call_state_round_trip() -> None:
     assert again == audio
     assert again.recordings[1] == Recording(1, MS + 5, parts=[Part(3, 4, "o/c1/1/parts/3.pcm")])
     assert audio.recording_ranges(0, 16 * (MS + 100)) == [(1, 16 * (MS + 5), 16 * (MS + 9))]
+    assert again.pause_deadline() == MS + 9 + 1_500
+
+
+def test_a_capped_pause_resumes_at_its_deadline_once() -> None:
+    audio = CallAudio("c1")
+    audio.begin("o", "skip", MS, 1_500)
+    audio.change("RecordingStarted", MS, 1)
+    audio.change("RecordingPaused", MS + 10, 1)
+    deadline = MS + 1_510
+    audio.resume_if_due(16 * deadline)  # deciding up to the deadline: still paused
+    assert audio.pause_deadline() == deadline
+    audio.resume_if_due(16 * deadline + 1)
+    assert audio.pause_deadline() is None
+    assert audio.spans[-1] == Span("recording", deadline, None, 1)
+    assert audio.resumed_by_itself("RecordingResumed", deadline)
+    assert not audio.resumed_by_itself("RecordingPaused", deadline)
+    uncapped = CallAudio("c2")
+    uncapped.begin("o", "skip", MS, None)
+    uncapped.change("RecordingStarted", MS, 1)
+    uncapped.change("RecordingPaused", MS + 10, 1)
+    uncapped.resume_if_due(FOREVER - 1)
+    assert uncapped.pause_deadline() is None and uncapped.spans[-1].state == "paused"
