@@ -20,7 +20,7 @@ from pathlib import Path
 
 from consumers.framework import Consumer
 from domain import published
-from domain.published import PublishedEvent, is_policy_type
+from domain.published import PublishedEvent, is_access_type, is_policy_type
 
 # Told of each capped pause applied: the call and its deadline.
 PauseListener = Callable[[str, datetime], None]
@@ -101,6 +101,8 @@ class CallStatesConsumer(Consumer):
     def _apply_one(self, event: PublishedEvent) -> str | None:
         """Apply one event; returns its type if it was applied (None: skipped)."""
         f = event.fields
+        if is_access_type(event.type):
+            return None  # a read of the call: its state is not touched
         if is_policy_type(event.type):
             if event.type == "PolicySet" and f["agent_id"] is None:
                 self._db.execute(

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import IdempotencyConflict
+from domain.errors import IdempotencyConflict, RecordingNotFound, RecordingStillOpen
 from domain.ids import call_stream_id
+from domain.lifecycle import DELETE_COMMAND, LEGAL_HOLD, Deletion, DeletionReason
 from domain.published import STATE_AFTER, TOPIC_TYPES
 from domain.rules import (
     CallState,
@@ -30,6 +31,8 @@ from domain.rules import (
 )
 from domain.stream import StreamAggregate
 from domain.timeline import SYSTEM, Rejection, Timeline, opened_by
+
+RULE_CODES = frozenset(refusal.value for refusal in Refusal)
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,24 @@ class Call(StreamAggregate):
             aggregate.timeline.reject(
                 Rejection(self.command, self.at, self.code, self.by)
             )
-            aggregate._remember(self, Refusal(self.code))
+            # A refused deletion (legal_hold) is not a recording rule and has no command_id.
+            rule = Refusal(self.code) if self.code in RULE_CODES else None
+            aggregate._remember(self, rule)
+
+    class RecordingDeleted(CallEvent):
+        """A recording's audio was deleted (by retention or on request); `sha256` is the
+        digest of the audio file deleted (None: no file was ever written)."""
+
+        TOPIC = "recaudit.call.RecordingDeleted"
+        recording_no: int
+        reason: str
+        sha256: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted[self.recording_no] = Deletion(
+                recording_no=self.recording_no, reason=DeletionReason(self.reason),
+                by=self.by, at=self.at, sha256=self.sha256,
+            )
 
     def __init__(
         self,
@@ -232,6 +252,7 @@ class Call(StreamAggregate):
         self.last_at = at
         self.recording_no = 0
         self.rejections = 0
+        self.deleted: dict[int, Deletion] = {}
         self.commands: dict[str, tuple[str, Outcome]] = {}
         self.timeline = Timeline()
         self.timeline.hand_to(agent_id, at)
@@ -416,6 +437,36 @@ class Call(StreamAggregate):
         if fingerprint != request.fingerprint:
             raise IdempotencyConflict(request.command_id, fingerprint, request.fingerprint)
         return Outcome(outcome.version, outcome.refusal, replayed=True)
+
+    # -- deleting audio -------------------------------------------------------
+
+    def check_deletable(self, recording_no: int) -> Deletion | None:
+        """Whether recording `recording_no` may be deleted now: None if so, its deletion if
+        it was deleted already; RecordingNotFound or RecordingStillOpen otherwise."""
+        if not 1 <= recording_no <= self.recording_no:
+            raise RecordingNotFound(self.call_id, recording_no)
+        if recording_no == self.recording_no and self.state in (
+                CallState.RECORDING, CallState.PAUSED):
+            raise RecordingStillOpen(self.call_id, recording_no)
+        return self.deleted.get(recording_no)
+
+    def delete_recording(self, recording_no: int, *, reason: DeletionReason, by: str,
+                         at: datetime, sha256: str | None) -> Deletion:
+        """Record the deletion of a recording's audio; a second deletion records nothing."""
+        done = self.check_deletable(recording_no)
+        if done is not None:
+            return done
+        self.trigger_event(self.RecordingDeleted, call_id=self.call_id, org_id=self.org_id,
+                           at=max(at, self.last_at), by=by, command_id=None, fingerprint="",
+                           recording_no=recording_no, reason=reason.value, sha256=sha256)
+        return self.deleted[recording_no]
+
+    def refuse_deletion(self, recording_no: int, *, by: str, at: datetime) -> None:
+        """Record that deleting a held recording was refused (`legal_hold`)."""
+        self.trigger_event(self.CommandRejected, call_id=self.call_id, org_id=self.org_id,
+                           at=at, by=by, command_id=None, fingerprint="",
+                           command=DELETE_COMMAND, code=LEGAL_HOLD, state=self.state.value,
+                           received_at=at)
 
     # -- applying events ------------------------------------------------------
 

@@ -86,3 +86,56 @@ class PastTimestamp(CommandRefused):
 
     def __init__(self, at: str, earliest: str) -> None:
         super().__init__(f"timestamp {at} is earlier than the server clock allows ({earliest})")
+
+
+class RecordingNotFound(CommandRefused):
+    code = "unknown_recording"
+
+    def __init__(self, call_id: str, recording_no: int) -> None:
+        super().__init__(f"call {call_id!r} has no recording {recording_no}")
+
+
+class RecordingStillOpen(CommandRefused):
+    """An open recording cannot be deleted; nothing was recorded."""
+
+    code = "recording_open"
+
+    def __init__(self, call_id: str, recording_no: int, detail: str = "it is still open") -> None:
+        super().__init__(f"recording {recording_no} of call {call_id!r} cannot be deleted: "
+                         f"{detail}")
+
+
+class RecordingHeld(CommandRefused):
+    """A recording under legal hold cannot be deleted; the attempt is recorded."""
+
+    code = "legal_hold"
+
+    def __init__(self, call_id: str, recording_no: int, holds: list[str]) -> None:
+        super().__init__(f"recording {recording_no} of call {call_id!r} is under legal hold "
+                         f"({', '.join(holds)}); it cannot be deleted until released")
+        self.holds = holds
+
+
+class AudioDeleted(CommandRefused):
+    """The recording's audio was deleted; only its manifest remains."""
+
+    code = "recording_deleted"
+
+    def __init__(self, call_id: str, recording_no: int, detail: str) -> None:
+        super().__init__(f"recording {recording_no} of call {call_id!r} was deleted ({detail})")
+
+
+class UnknownHold(CommandRefused):
+    code = "unknown_hold"
+
+    def __init__(self, hold_id: str) -> None:
+        super().__init__(f"no legal hold with id {hold_id!r}")
+
+
+class HoldReleased(CommandRefused):
+    """A released hold cannot be released again; nothing was recorded."""
+
+    code = "hold_released"
+
+    def __init__(self, hold_id: str) -> None:
+        super().__init__(f"legal hold {hold_id!r} is already released")

@@ -17,3 +17,8 @@ def call_stream_id(call_id: str) -> UUID:
 
 def policy_stream_id(org_id: str) -> UUID:
     return uuid5(NAMESPACE, f"org:{org_id}")
+
+
+def access_stream_id(call_id: str) -> UUID:
+    """The stream of a call's access log (apart from the call's own stream)."""
+    return uuid5(NAMESPACE, f"access:{call_id}")

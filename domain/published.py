@@ -25,15 +25,27 @@ CALL_EVENT_TYPES = (
     "CallEnded",
     "CommandRejected",
     "CallTransferred",
+    "RecordingDeleted",
 )
-# Policy events are keyed by their organisation, call events by their call.
-POLICY_EVENT_TYPES = ("PolicySet", "PolicyOverrideRemoved")
-EVENT_TYPES = (*POLICY_EVENT_TYPES, *CALL_EVENT_TYPES)
+# Policy events (the organisation's stream: modes, retention, legal holds) are keyed by
+# their organisation, call events by their call. Access events are keyed by their call too,
+# but come from the call's access log, a stream of its own with its own versions.
+POLICY_EVENT_TYPES = (
+    "PolicySet", "PolicyOverrideRemoved", "RetentionSet", "LegalHoldPlaced",
+    "LegalHoldReleased",
+)
+ACCESS_EVENT_TYPES = ("RecordAccessed",)
+EVENT_TYPES = (*POLICY_EVENT_TYPES, *CALL_EVENT_TYPES, *ACCESS_EVENT_TYPES)
 
-# Stored topic -> published type. Topics not listed (PolicyCreated) stay inside.
+# Stored topic -> published type. Topics not listed (PolicyCreated, AccessLogOpened) stay
+# inside.
 TOPIC_TYPES = {f"recaudit.call.{name}": name for name in CALL_EVENT_TYPES} | {
     "recaudit.policy.PolicySet": "PolicySet",
     "recaudit.policy.OverrideRemoved": "PolicyOverrideRemoved",
+    "recaudit.policy.RetentionSet": "RetentionSet",
+    "recaudit.policy.LegalHoldPlaced": "LegalHoldPlaced",
+    "recaudit.policy.LegalHoldReleased": "LegalHoldReleased",
+    "recaudit.access.RecordAccessed": "RecordAccessed",
 }
 
 # The state each call event leaves its call in: the one table the call aggregate, the
@@ -77,12 +89,32 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "CallTransferred": (
         "call_id", "org_id", "from_agent_id", "to_agent_id", "at", "by", "command_id",
     ),
+    "RecordingDeleted": ("call_id", "org_id", "recording_no", "reason", "sha256", "at", "by"),
+    "RetentionSet": ("org_id", "audio_days", "changed_by", "reason", "at"),
+    "LegalHoldPlaced": (
+        "hold_id", "org_id", "call_id", "agent_id", "case", "by", "reason", "at",
+    ),
+    "LegalHoldReleased": ("hold_id", "org_id", "by", "reason", "at"),
+    "RecordAccessed": ("call_id", "org_id", "what", "recording_no", "by", "role", "at"),
 }
 
 
 def is_policy_type(type_name: str) -> bool:
     """Whether events of this type belong to an organisation's policy (not to a call)."""
     return type_name in POLICY_EVENT_TYPES
+
+
+def is_access_type(type_name: str) -> bool:
+    """Whether events of this type belong to a call's access log (not to the call itself:
+    their versions are the log's, and they never move the call)."""
+    return type_name in ACCESS_EVENT_TYPES
+
+
+def stream_kind(type_name: str) -> str:
+    """Which kind of stream events of this type come from: policy, call or access."""
+    if is_policy_type(type_name):
+        return "policy"
+    return "access" if is_access_type(type_name) else "call"
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,8 @@ class CallProjection:
             self.rejected.append([f["command"], at, f["code"], f["by"]])
         elif kind == "CallTransferred":
             self._hand_to(f["to_agent_id"], at)
+        elif kind not in STATE_AFTER:
+            pass  # a deletion of audio, or a type added later: no interval changes
         else:
             if kind == "RecordingStarted":
                 self.recording_no = f["recording_no"]

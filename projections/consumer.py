@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.framework import Consumer
-from domain.published import PublishedEvent, is_policy_type
+from domain.published import PublishedEvent, is_access_type, is_policy_type, stream_kind
 from projections.callstate import ENDED, CallProjection
 from projections.errors import ProjectionsReplaced
 from projections.rows import event_row
@@ -149,7 +149,7 @@ class ProjectionConsumer(Consumer):
         self._load_missing(events)
         batch = _Batch()
         for event in events:
-            if is_policy_type(event.type):
+            if is_policy_type(event.type) or is_access_type(event.type):
                 self._apply_policy(event, batch)
             else:
                 self._apply_call(event, batch)
@@ -186,17 +186,21 @@ class ProjectionConsumer(Consumer):
         batch.touch(call, len(call.intervals) if changed is None else changed)
 
     def _apply_policy(self, event: PublishedEvent, batch: _Batch) -> None:
-        if event.version <= self._policies.get(event.key, 0):
+        """An event of an organisation's stream or of a call's access log: kept in `events`
+        (where a re-delivery replaces its row), and in no call's summary."""
+        key = _stream_key(event)
+        if event.version <= self._policies.get(key, 0):
             return
-        self._policies[event.key] = event.version
+        self._policies[key] = event.version
         batch.events.append(event_row(event, None))
 
     # -- the cache of call states ----------------------------------------------------------
 
     def _load_missing(self, events: Sequence[PublishedEvent]) -> None:
         calls = {e.key for e in events
-                 if not is_policy_type(e.type) and e.key not in self._calls}
-        orgs = {e.key for e in events if is_policy_type(e.type) and e.key not in self._policies}
+                 if stream_kind(e.type) == "call" and e.key not in self._calls}
+        orgs = {_stream_key(e) for e in events
+                if stream_kind(e.type) != "call" and _stream_key(e) not in self._policies}
         if self._complete:
             calls &= self._evicted
             orgs = set()
@@ -239,3 +243,9 @@ class ProjectionConsumer(Consumer):
                 f"the tables of {self.name!r} were replaced (a rebuild finished); "
                 "resuming from their position"
             )
+
+
+def _stream_key(event: PublishedEvent) -> str:
+    """The key the versions of a non-call stream are kept under: an organisation's id, or
+    `access:` and the call's id for a call's access log."""
+    return f"access:{event.key}" if is_access_type(event.type) else event.key

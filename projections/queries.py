@@ -59,6 +59,25 @@ WHERE stream = 'policy'
 ORDER BY org_id
 """
 
+# Calls of an organisation that ended before a time and still have a recording whose audio
+# is not deleted: what a retention sweep checks (against the event store) and may delete.
+RETENTION_CANDIDATES = """
+SELECT c.call_id AS call_id
+FROM (
+    SELECT call_id, recording_no FROM {db:Identifier}.calls FINAL
+    WHERE org_id = {org_id:String} AND ended_at IS NOT NULL
+      AND ended_at < fromUnixTimestamp64Milli({before:Int64}, 'UTC') AND recording_no > 0
+) AS c
+LEFT JOIN (
+    SELECT assumeNotNull(call_id) AS call_id, uniqExact(recording_no) AS deleted
+    FROM {db:Identifier}.events
+    WHERE type = 'RecordingDeleted' AND org_id = {org_id:String}
+    GROUP BY call_id
+) AS d ON c.call_id = d.call_id
+WHERE d.deleted < c.recording_no
+ORDER BY call_id
+"""
+
 APPLIED_POSITION = """
 SELECT position FROM {db:Identifier}.positions FINAL
 WHERE consumer = {consumer:String}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -108,6 +109,11 @@ class ClickHouseTimelineReader:
             return queries.run_with_columns(self._client(), self.database, query, **params)
         except (ClickHouseError, ProjectionError) as exc:
             raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
+    def retention_candidates(self, org_id: str, ended_before: datetime) -> list[str]:
+        rows = self._read(None, queries.RETENTION_CANDIDATES, org_id=org_id,
+                          before=to_millis(ended_before))
+        return [str(row["call_id"]) for row in rows]
 
     def policy_orgs(self) -> list[str]:
         return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]

@@ -204,6 +204,21 @@ PAUSE_CAP = (
     "Nullable(UInt32) AFTER received_at",
 )
 
+# The compliance lifecycle: what a deletion removed, retention changes, legal holds, and
+# the reads of a call's access log (stream 'access'). Events projected before these were
+# kept have NULL here.
+LIFECYCLE = tuple(
+    f"ALTER TABLE {{db:Identifier}}.events ADD COLUMN IF NOT EXISTS {column}"
+    for column in (
+        "sha256 Nullable(String)",
+        "audio_days Nullable(UInt32)",
+        "hold_id Nullable(String)",
+        "`case` Nullable(String)",
+        "what LowCardinality(Nullable(String))",
+        "role LowCardinality(Nullable(String))",
+    )
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "raw events, one row per published event", (EVENTS,)),
     Migration(2, "timeline intervals, one row per interval", (INTERVALS,)),
@@ -215,6 +230,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "the list of calls: legal-hold flag, skip indexes", CALL_LIST),
     Migration(9, "transfers: every agent of a call, the agents of a transfer", TRANSFERS),
     Migration(10, "the pause cap of policy changes and calls", PAUSE_CAP),
+    Migration(11, "retention, legal holds, deletions and reads", LIFECYCLE),
 )
 
 

@@ -19,9 +19,11 @@ SELECT_CALLS = (
     "SELECT * FROM {db:Identifier}.{calls:Identifier} FINAL WHERE call_id IN {ids:Array(String)}"
 )
 SELECT_POLICY_VERSIONS = """
-SELECT key, max(version) FROM {db:Identifier}.{events:Identifier}
-WHERE stream = 'policy' AND key IN {keys:Array(String)}
-GROUP BY key
+SELECT if(stream = 'access', concat('access:', key), key), max(version)
+FROM {db:Identifier}.{events:Identifier}
+WHERE (stream = 'policy' AND key IN {keys:Array(String)})
+   OR (stream = 'access' AND concat('access:', key) IN {keys:Array(String)})
+GROUP BY stream, key
 """
 SELECT_POSITION = """
 SELECT position, generation FROM {db:Identifier}.{positions:Identifier} FINAL

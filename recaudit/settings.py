@@ -24,6 +24,9 @@
 | RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/access | (none) |
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
+| RECAUDIT_RETENTION_SWEEP_MS | how often `serve` deletes audio past retention (ms) | 3600000 |
+| RECAUDIT_ACCESS_LOG | on, or off (only to measure its cost: reads are then not recorded) | on |
+| RECAUDIT_SIGNING_KEY_FILE | Ed25519 private key (PEM) signing evidence bundles | (data dir) |
 | RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |
 | RECAUDIT_LOG_LEVEL | debug, info, warning, error or critical | info |
 | RECAUDIT_LOG_FORMAT | text, or json (one JSON object per line) | text |
@@ -104,6 +107,9 @@ class Settings:
     tokens_file: Path | None = None
     tokens: str | None = None
     max_body_bytes: int = 16 << 10
+    retention_sweep_ms: int = 3_600_000
+    access_log: bool = True
+    signing_key_file: Path | None = None
     fault_pause_ms: int = 0
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -134,6 +140,9 @@ class Settings:
             tokens_file=_path(env, "RECAUDIT_TOKENS_FILE"),
             tokens=env.get("RECAUDIT_TOKENS") or None,
             max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
+            retention_sweep_ms=_int(env, "RECAUDIT_RETENTION_SWEEP_MS", 3_600_000),
+            access_log=_switch(env, "RECAUDIT_ACCESS_LOG", True),
+            signing_key_file=_path(env, "RECAUDIT_SIGNING_KEY_FILE"),
             fault_pause_ms=_int(env, "RECAUDIT_FAULT_PAUSE_MS", 0),
             log=LogSettings.from_env(env),
         )
@@ -164,6 +173,9 @@ class Settings:
         _check_audio(self)
         if not 1 <= self.pause_poll_ms <= 60_000:
             raise SettingsError("RECAUDIT_PAUSE_POLL_MS must be between 1 and 60000")
+        if not 1_000 <= self.retention_sweep_ms <= 86_400_000:
+            raise SettingsError("RECAUDIT_RETENTION_SWEEP_MS must be between 1000 (a second) "
+                                "and 86400000 (a day)")
         if not 0 <= self.fault_pause_ms <= 10_000:
             raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:
@@ -251,3 +263,12 @@ def _check_audio(settings: Settings) -> None:
             "RECAUDIT_AUDIO_HELD_CALL_BYTES must be at least 2 and at most "
             "RECAUDIT_AUDIO_HELD_TOTAL_BYTES"
         )
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off (got {raw!r})")
+    return raw.lower() == "on"

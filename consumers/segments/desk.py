@@ -33,6 +33,7 @@ from consumers.segments.audio import (
 )
 from consumers.segments.callstate import STATE_AFTER, CallAudio
 from consumers.segments.decide import Entry, ceil_div, decide, forget_decided_digests, overdue
+from consumers.segments.erase import erase
 from consumers.segments.errors import SegmentError
 from consumers.segments.held import Budget
 from consumers.segments.intake import Bounds, Chunk, admit
@@ -41,11 +42,14 @@ from consumers.segments.watermark import Watermarks
 from consumers.segments.writer import delete_parts, store_entry
 from domain.clock import Clock, system_clock
 from domain.errors import UnknownCall
-from domain.published import PublishedEvent, is_policy_type
+from domain.published import CALL_EVENT_TYPES, PublishedEvent
 
 log = logging.getLogger(__name__)
 MiB = 1 << 20
 STATE_CHANGES = frozenset({*STATE_AFTER, "CallEnded"})  # a refusal or a transfer changes none
+# The events of a call's own stream. A RecordingDeleted only moves the call's version here:
+# its files go once the batch's recordings are written (`erase`).
+CALL_TYPES = frozenset(CALL_EVENT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,11 @@ class SegmentDesk:
         call_version: Callable[[str], int | None] = lambda _call_id: None,
         call_started: Callable[[str], datetime | None] = lambda _call_id: None,
         barrier: Callable[[], None] = lambda: None,
+        fault_pause: Callable[[], None] = lambda: None,
     ) -> None:
+        """`fault_pause`: called between the steps of a deletion (fault-injection tests)."""
         self.store = store
+        self.fault_pause = fault_pause
         self.limits = limits or AudioLimits()
         self.clock = clock
         self.call_version = call_version
@@ -148,6 +155,10 @@ class SegmentDesk:
                     self._decide(entry, entry.audio.known or 0, forced=False)
                 self._run_ready(touched)
                 self._store_round(touched)
+                # After the round: a recording finished in this batch is written first.
+                for event in events:
+                    if event.type == "RecordingDeleted":
+                        erase(self.store, event, self.fault_pause)
                 if events:
                     self._save_position(max(e.position for e in events))
             except BaseException:
@@ -155,8 +166,8 @@ class SegmentDesk:
                 raise
 
     def _apply_event(self, event: PublishedEvent, touched: dict[str, tuple[Entry, bytes]]) -> None:
-        if is_policy_type(event.type):
-            return
+        if event.type not in CALL_TYPES:
+            return  # policy and access events
         entry = self._entry(event.key, must_exist=False)
         audio = entry.audio
         if audio.done or event.version <= audio.version:

@@ -76,6 +76,10 @@ class RecordingOpen(AudioRefused):
     """The recording is still open: its audio is served once it is closed."""
 
 
+class RecordingGone(AudioRefused):
+    """The recording's audio was deleted (retention or erasure); its manifest remains."""
+
+
 class RangeNotSatisfiable(AudioRefused):
     """The byte range asked for of a recording's file starts beyond its end."""
 

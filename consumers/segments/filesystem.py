@@ -148,6 +148,29 @@ class FilesystemSegmentStore:
             self.ops.unlink(str(path))
         return len(leftovers)
 
+    def purge(self, prefix: str, keep: str | None = None) -> int:
+        directory = self._path(prefix.rstrip("/"))
+        if not directory.is_dir():
+            return 0
+        kept = None if keep is None else self._path(keep)
+        doomed = sorted((p for p in directory.rglob("*") if p.is_file() and p != kept),
+                        reverse=True)
+        for path in doomed:
+            try:
+                self.ops.unlink(str(path))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreFailure(f"could not delete {path.name!r} under {prefix!r}: "
+                                   f"{exc}") from exc
+        for path in sorted((p for p in directory.rglob("*") if p.is_dir()), reverse=True):
+            self._prune(path)
+        if kept is None:
+            self._prune(directory)
+        if doomed:
+            self.ops.fsync_dir(str(directory if directory.is_dir() else directory.parent))
+        return len(doomed)
+
     # -- reading ----------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:

@@ -10,7 +10,8 @@ from typing import Any
 from consumers.segments import layout
 from consumers.segments.callstate import CallAudio, Recording
 from consumers.segments.desk import SegmentDesk
-from consumers.segments.errors import RecordingOpen, StoreFailure, UnknownRecording
+from consumers.segments.erase import DELETED
+from consumers.segments.errors import RecordingGone, RecordingOpen, StoreFailure, UnknownRecording
 from consumers.segments.port import SegmentStore
 from consumers.segments.render import manifest
 
@@ -61,9 +62,15 @@ def wav(desk: SegmentDesk, call_id: str, recording_no: int) -> WavFile:
         raise RecordingOpen(
             f"recording {recording_no} of call {call_id!r} is still open; its WAV file is "
             f"served once the recording is closed (its state in the recordings list)")
+    document = _manifest(desk, audio, recording)
+    if document.get("state") == DELETED:
+        raise RecordingGone(
+            f"recording {recording_no} of call {call_id!r} was deleted "
+            f"({document.get('deleted_reason')} by {document.get('deleted_by')} at "
+            f"{document.get('deleted_at')}); its manifest remains in the recordings list")
     key = layout.wav_key(_org(audio), audio.call_id, recording_no)
     size = desk.store.size(key)
-    sha256 = _manifest(desk, audio, recording)["sha256"]
+    sha256 = document["sha256"]
     if size is None or not isinstance(sha256, str):
         raise StoreFailure(f"the audio of recording {recording_no} is missing")
     return WavFile(size, sha256, desk.store, key)

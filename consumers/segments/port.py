@@ -47,6 +47,11 @@ class SegmentStore(Protocol):
         """Remove what an interrupted `put` left behind; returns how many leftovers."""
         ...
 
+    def purge(self, prefix: str, keep: str | None = None) -> int:
+        """Remove every object under `prefix` (a key ending in `/`) but `keep`, and
+        whatever an interrupted `put` left there; returns how many were removed."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not key:

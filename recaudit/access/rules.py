@@ -23,6 +23,12 @@ class Action(str, Enum):
     SET_POLICY = "set policies"
     REBUILD = "rebuild the projections"
     ANALYTICS = "run the analyst queries"
+    SET_RETENTION = "set retention"
+    RUN_RETENTION = "run the retention sweep"
+    ERASE = "erase recordings"
+    HOLD = "place and release legal holds"
+    READ_HOLDS = "read legal holds"
+    READ_ACCESS = "read access logs and evidence bundles"
 
 
 class Reach(str, Enum):
@@ -47,12 +53,21 @@ PERMISSIONS: dict[Role, dict[Action, Reach]] = {
         Action.READ_CALL: Reach.ORG,
         Action.READ_POLICY: Reach.ORG,
         Action.ANALYTICS: Reach.ALL,
+        Action.HOLD: Reach.ORG,
+        Action.READ_HOLDS: Reach.ORG,
+        Action.READ_ACCESS: Reach.ORG,
     },
     Role.ADMIN: {
         Action.READ_POLICY: Reach.ORG,
         Action.SET_POLICY: Reach.ORG,
         Action.REBUILD: Reach.ALL,
         Action.ANALYTICS: Reach.ALL,
+        Action.SET_RETENTION: Reach.ORG,
+        Action.RUN_RETENTION: Reach.ALL,
+        Action.ERASE: Reach.ORG,
+        Action.HOLD: Reach.ORG,
+        Action.READ_HOLDS: Reach.ORG,
+        Action.READ_ACCESS: Reach.ORG,
     },
     Role.MEDIA: {
         Action.SEND_AUDIO: Reach.ORG,
@@ -72,6 +87,8 @@ class Target(str, Enum):
     ORG_PATH = "the organisation named in the path"
     NEW_CALL = "the organisation and agent named in the body"
     LISTING = "the organisation (and agent) named in the query, else all the token reaches"
+    ORG_BODY = "the organisation named in the body"
+    HOLD_PATH = "the organisation whose hold the path names"
     NONE = "nothing: the whole deployment"
 
 

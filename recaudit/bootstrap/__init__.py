@@ -22,10 +22,12 @@ from recaudit.adapters.integrity.recordings import AnnouncingStore, FinishedInbo
 from recaudit.adapters.integrity.sealer import Sealer
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap.integrity import integrity_sealer
+from recaudit.bootstrap.lifecycle import RetentionSweeper, SegmentFiles
 from recaudit.bootstrap.segments import recording_store, segment_consumer, segment_desk
 from recaudit.core.committer import GroupCommitter
 from recaudit.core.eventstore import EventStore
 from recaudit.core.health import StoreHealth, postgres_probe
+from recaudit.core.lifecycle import ComplianceService
 from recaudit.core.scheduler import PauseScheduler
 from recaudit.core.service import RecordingService
 from recaudit.http.access import install as install_access
@@ -33,7 +35,9 @@ from recaudit.http.admin import admin_router
 from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
+from recaudit.http.lifecycle import lifecycle_router
 from recaudit.http.listings import listings_router
+from recaudit.http.reads import ReadLog
 from recaudit.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,6 +58,8 @@ class Backend:
     segments: SegmentDesk | None = None
     sealer: Sealer | None = None
     scheduler: PauseScheduler | None = None
+    compliance: ComplianceService | None = None
+    retention: RetentionSweeper | None = None
 
     def start_relay(self) -> None:
         """Publish the event store to Kafka on a background thread (Kafka mode only)."""
@@ -69,6 +75,8 @@ class Backend:
         self.pipeline.start()
         if self.sealer is not None:
             self.sealer.start()
+        if self.retention is not None:
+            self.retention.start()
         if self.scheduler is not None:
             # Every capped pause still open, overdue ones included, from the call states.
             known = CallStatesConsumer(call_states_path(self.settings))
@@ -78,6 +86,8 @@ class Backend:
                 known.close()
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.pipeline.stop()
@@ -130,10 +140,14 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     pipeline.add(projections.name, projections.consumer)
     # Audio is held in the API process, so the segment consumer must run beside it.
     pipeline.add("segments", segment_consumer(settings, segments), standalone=False)
-    app = create_app(service, timelines=projections.reader)
+    files = SegmentFiles(segments)
+    compliance = ComplianceService(store, committer, files=files, clock=clock)
+    reads = ReadLog(compliance, enabled=settings.access_log)
+    app = create_app(service, timelines=projections.reader, reads=reads)
     app.include_router(listings_router(service, projections.reader))
     app.include_router(analytics_router(projections.reader))
-    install_audio_routes(app, segments)
+    install_audio_routes(app, segments, reads)
+    app.include_router(lifecycle_router(compliance, projections.reader, files.applied))
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))
@@ -141,7 +155,9 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
                    sealer=integrity_sealer(settings, segments.store, inbox=finished),
-                   scheduler=scheduler)
+                   scheduler=scheduler, compliance=compliance,
+                   retention=RetentionSweeper(compliance, projections.reader,
+                                              interval_seconds=settings.retention_sweep_ms / 1000))
 
 
 def call_states_path(settings: Settings) -> Path:

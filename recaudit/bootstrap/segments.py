@@ -11,6 +11,7 @@ service, in turn, asks the desk how far a call's audio is decided, to refuse
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -48,7 +49,13 @@ def segment_desk(
         call_version=latest_version(store),
         call_started=start_of(store),
         barrier=commit_barrier(committer),
+        fault_pause=_fault_pause(settings.fault_pause_ms),
     )
+
+
+def _fault_pause(ms: int) -> Callable[[], None]:
+    """A pause between the steps of a deletion, for the fault-injection tests (none: 0)."""
+    return (lambda: time.sleep(ms / 1000)) if ms else (lambda: None)
 
 
 def recording_store(settings: Settings) -> SegmentStore:

@@ -157,7 +157,7 @@ class RecordingService:
                     raise CallIdTaken(call_id)
                 outcome = existing.handle(request, self.clock(), self.skew,
                                           backdate=self.backdate)
-                return self._answer(existing, outcome)
+                return self._answer(existing, outcome, uow.get(policy_id))
             self._check_start_time(request.at)
             # Read the policy fresh: another process may have changed it.
             policy = uow.get(policy_id, cached=False)
@@ -176,7 +176,7 @@ class RecordingService:
                 max_pause_ms=setting.max_pause_ms,
             )
             uow.add(call)
-            return self._answer(call, Outcome(call.version, None))
+            return self._answer(call, Outcome(call.version, None), policy)
 
         return self.committer.run(job)
 
@@ -221,7 +221,7 @@ class RecordingService:
             decided = self.watermark.decided_until(call_id) if self.watermark else None
             outcome = call.handle(request, self.clock(), self.skew, decided_until=decided,
                                   backdate=self.backdate)
-            return self._answer(call, outcome)
+            return self._answer(call, outcome, uow.get(policy_stream_id(call.org_id)))
 
         return self.committer.run(job)
 
@@ -236,7 +236,8 @@ class RecordingService:
             call = uow.get(stream_id, cached=False)
             if call is None or not call.resume_if_due(self.clock()):
                 return lambda _positions: None
-            return self._answer(call, Outcome(call.version, None))
+            return self._answer(call, Outcome(call.version, None),
+                                uow.get(policy_stream_id(call.org_id)))
 
         return self.committer.run(job)
 
@@ -244,7 +245,8 @@ class RecordingService:
         call = self.store.call(call_id)
         if call is None:
             raise UnknownCall(call_id)
-        return CallResult(CallStatus.of(call), self.store.position_of(call.id, call.version))
+        status = CallStatus.of(call, self.store.policy(call.org_id))
+        return CallResult(status, self.store.position_of(call.id, call.version))
 
     def timeline(self, call_id: str) -> TimelineView:
         call = self.store.call(call_id)
@@ -280,17 +282,19 @@ class RecordingService:
             at_given=at is not None,
         )
 
-    def _answer(self, call: Call, outcome: Outcome) -> Callable[[Positions], CallResult]:
+    def _answer(self, call: Call, outcome: Outcome,
+                policy: Policy | None) -> Callable[[Positions], CallResult]:
+        """`policy`: the call's organisation's (its holds say the status's `legal_hold`)."""
         stream_id, version = call.id, outcome.version
         if outcome.replayed:
             # The first outcome: the call as it stood right after that command.
             def replayed(_positions: Positions) -> CallResult:
                 then: Call = self.store.repository.get(stream_id, version=version)
                 position = self.store.position_of(stream_id, version)
-                return CallResult(CallStatus.of(then), position, outcome.refusal, True)
+                return CallResult(CallStatus.of(then, policy), position, outcome.refusal, True)
 
             return replayed
-        status = CallStatus.of(call)  # taken now: later jobs may move the call on
+        status = CallStatus.of(call, policy)  # taken now: later jobs may move the call on
         return lambda positions: CallResult(
             status, positions.get((stream_id, version)), outcome.refusal
         )

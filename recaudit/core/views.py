@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.call import Call
 from domain.clock import iso_millis
+from domain.lifecycle import Hold, Retention
 from domain.policy import Change, OverrideRemoval, Policy, Setting
 from domain.rules import INDICATOR, CallState, Mode, PauseBehavior, allowed_actions
 from domain.timeline import Holding, Interval, Rejection
@@ -28,9 +29,12 @@ class CallStatus:
     started_at: datetime
     ended_at: datetime | None
     pause_deadline: datetime | None = None
+    legal_hold: bool = False
 
     @classmethod
-    def of(cls, call: Call) -> CallStatus:
+    def of(cls, call: Call, policy: Policy | None = None) -> CallStatus:
+        """The call's status; `policy`: its organisation's, whose holds say `legal_hold`."""
+        held = policy is not None and bool(policy.holds_on(call.call_id, call.holders))
         return cls(
             call_id=call.call_id,
             org_id=call.org_id,
@@ -45,6 +49,7 @@ class CallStatus:
             started_at=call.started_at,
             ended_at=call.ended_at,
             pause_deadline=call.pause_deadline,
+            legal_hold=held,
         )
 
     def to_json(self, position: int | None) -> dict[str, Any]:
@@ -63,6 +68,7 @@ class CallStatus:
             "started_at": iso_millis(self.started_at),
             "ended_at": iso_millis(self.ended_at) if self.ended_at else None,
             "pause_deadline": iso_millis(self.pause_deadline) if self.pause_deadline else None,
+            "legal_hold": self.legal_hold,
             "version": self.version,
             "position": position,
         }
@@ -118,6 +124,7 @@ class PolicySnapshot:
     org_setting: Setting | None
     overrides: tuple[tuple[str, Setting], ...]
     history: tuple[Change, ...]
+    retention: tuple[Retention, ...] = ()
 
     @classmethod
     def of(cls, policy: Policy) -> PolicySnapshot:
@@ -127,6 +134,7 @@ class PolicySnapshot:
             org_setting=policy.org_setting,
             overrides=tuple(sorted(policy.overrides.items())),
             history=tuple(policy.history),
+            retention=tuple(policy.retention_history),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -139,7 +147,32 @@ class PolicySnapshot:
             "version": self.version,
             "overrides": {agent: setting_json(s) for agent, s in self.overrides},
             "history": [setting_json(s) for s in self.history],
+            "retention": {
+                "audio_days": self.retention[-1].audio_days if self.retention else None,
+                "history": [retention_json(r) for r in self.retention],
+            },
         }
+
+
+def retention_json(retention: Retention) -> dict[str, Any]:
+    return {
+        "audio_days": retention.audio_days, "changed_by": retention.changed_by,
+        "reason": retention.reason, "at": iso_millis(retention.at),
+        "version": retention.version,
+    }
+
+
+def hold_json(hold: Hold) -> dict[str, Any]:
+    def at(value: datetime | None) -> str | None:
+        return None if value is None else iso_millis(value)
+
+    return {
+        "hold_id": hold.hold_id, "org_id": hold.org_id, "call_id": hold.call_id,
+        "agent_id": hold.agent_id, "case": hold.case, "reason": hold.reason,
+        "placed_by": hold.placed_by, "placed_at": iso_millis(hold.placed_at),
+        "released_by": hold.released_by, "released_at": at(hold.released_at),
+        "release_reason": hold.release_reason, "active": hold.active,
+    }
 
 
 def setting_json(setting: Change) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from domain.clock import to_utc_millis
 from domain.ids import ID_PATTERN
+from domain.lifecycle import ReadKind
 from domain.rules import (
     CALL_COMMANDS,
     MAX_PAUSE_CAP_MS,
@@ -32,6 +33,7 @@ from recaudit.core.views import setting_json
 from recaudit.http import errors, models
 from recaudit.http.docs import ASSETS, DOCS, install_docs
 from recaudit.http.errors import error_response
+from recaudit.http.reads import ReadLog
 from recaudit.http.routes import COMMAND_PATHS
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : @ -")]
@@ -167,8 +169,10 @@ def always_served(path: str) -> bool:
     return path in ALWAYS_SERVED or path.startswith(ASSETS + "/")
 
 
-def create_app(service: RecordingService, timelines: TimelineReader | None = None) -> FastAPI:
-    """The API; timelines come from `timelines` (default: replayed from the event store)."""
+def create_app(service: RecordingService, timelines: TimelineReader | None = None,
+               reads: ReadLog | None = None) -> FastAPI:
+    """The API; timelines come from `timelines` (default: replayed from the event store);
+    `reads` records each read of a timeline in its call's access log."""
     reader = timelines or DomainTimelineReader(service)
     app = FastAPI(
         title="recaudit",
@@ -278,9 +282,13 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
         return call_response(service.call(call_id))
 
     @app.get("/calls/{call_id}/timeline", response_model=models.Timeline, tags=["calls"])
-    def get_timeline(call_id: CallIdPath, min_position: MinPosition = None) -> JSONResponse:
+    def get_timeline(request: Request, call_id: CallIdPath,
+                     min_position: MinPosition = None) -> JSONResponse:
         """The call's recording timeline: intervals, totals and refused commands."""
-        return JSONResponse(reader.timeline(call_id, min_position).to_json())
+        document = reader.timeline(call_id, min_position).to_json()
+        if reads is not None:
+            reads.record(request, call_id, ReadKind.TIMELINE)
+        return JSONResponse(document)
 
     @app.get("/health", response_model=models.Health, tags=["health"])
     def health() -> JSONResponse:

@@ -28,15 +28,20 @@ from consumers.segments.desk import SegmentDesk
 from consumers.segments.errors import ChunkTooLarge, InvalidAudio, UnsupportedMediaType
 from domain.clock import iso_millis
 from domain.ids import ID_PATTERN
+from domain.lifecycle import ReadKind
 from recaudit.http import download, models
 from recaudit.http.api import in_range
+from recaudit.http.reads import ReadLog
 
 MEDIA_TYPE = "audio/l16"
 CallIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 _TIMESTAMP = TypeAdapter(datetime)
 
 
-def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
+def install_audio_routes(app: FastAPI, desk: SegmentDesk, reads: ReadLog | None = None) -> None:
+    """`reads`: records each read of a recordings list or a WAV file (a GET that serves it
+    from its first byte: a player's later ranges of the same listen are not counted)."""
+
     @app.post("/calls/{call_id}/audio", status_code=202, openapi_extra=AUDIO_REQUEST,
               response_model=models.ChunkAccepted, tags=["audio"])
     async def post_audio(call_id: CallIdPath, request: Request) -> JSONResponse:
@@ -59,14 +64,22 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
 
     @app.get("/calls/{call_id}/recordings", response_model=list[models.Manifest],
              tags=["audio"])
-    def get_recordings(call_id: CallIdPath) -> JSONResponse:
+    def get_recordings(call_id: CallIdPath, request: Request) -> JSONResponse:
         """The manifests of the call's recordings, by number, finished or not."""
-        return JSONResponse(library.recordings(desk, call_id))
+        documents = library.recordings(desk, call_id)
+        if reads is not None:
+            reads.record(request, call_id, ReadKind.RECORDINGS)
+        return JSONResponse(documents)
 
     @app.get(WAV_PATH, response_class=Response, responses=WAV_RESPONSES, tags=["audio"])
     def get_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
-        """A closed recording as a WAV file, 16-bit PCM mono (an open one is 409)."""
-        return _wav(request, call_id, recording_no)
+        """A closed recording as a WAV file, 16-bit PCM mono (an open one is 409, a deleted
+        one 410)."""
+        response = _wav(request, call_id, recording_no)
+        if reads is not None and response.status_code in (200, 206) and \
+                _from_first_byte(request.headers.get("range")):
+            reads.record(request, call_id, ReadKind.AUDIO, recording_no)
+        return response
 
     @app.head(WAV_PATH, response_class=Response, responses=WAV_RESPONSES, tags=["audio"])
     def head_wav(call_id: CallIdPath, recording_no: int, request: Request) -> Response:
@@ -77,6 +90,13 @@ def install_audio_routes(app: FastAPI, desk: SegmentDesk) -> None:
         stored = library.wav(desk, call_id, recording_no)
         return download.serve(request, stored, filename=f"{call_id}-{recording_no}.wav",
                               media_type="audio/wav")
+
+
+def _from_first_byte(range_header: str | None) -> bool:
+    """Whether a GET reads the file from its start (no Range, or one from byte 0)."""
+    if range_header is None:
+        return True
+    return range_header.replace(" ", "").lower().startswith("bytes=0-")
 
 
 WAV_PATH = "/calls/{call_id}/recordings/{recording_no}.wav"

@@ -26,24 +26,31 @@ from consumers.segments.errors import (
     InvalidAudio,
     RangeNotSatisfiable,
     RateMismatch,
+    RecordingGone,
     RecordingOpen,
     StoreFailure,
     UnknownRecording,
     UnsupportedMediaType,
 )
 from domain.errors import (
-    CallIdTaken as CallIdInUse,
-)
-from domain.errors import (
+    AudioDeleted,
     CommandRefused,
     DomainError,
     FutureTimestamp,
+    HoldReleased,
     IdempotencyConflict,
     NoPolicy,
     PastTimestamp,
+    RecordingHeld,
+    RecordingNotFound,
+    RecordingStillOpen,
     UnknownCall,
+    UnknownHold,
     UnknownOverride,
     UnknownPolicy,
+)
+from domain.errors import (
+    CallIdTaken as CallIdInUse,
 )
 from domain.ids import ID_PATTERN
 from domain.text import ACTOR_PATTERN, REASON_PATTERN, refused_character
@@ -87,6 +94,14 @@ ANSWERS: dict[type[Exception], Answer] = {
     PastTimestamp: Answer(409, "past_timestamp"),
     CallIdInUse: Answer(409, "call_id_taken"),
     ConcurrencyExhausted: Answer(503, "busy"),
+    # The compliance lifecycle.
+    RecordingNotFound: Answer(404, "unknown_recording"),
+    RecordingStillOpen: Answer(409, "recording_open"),
+    RecordingHeld: Answer(409, "legal_hold"),
+    AudioDeleted: Answer(410, "recording_deleted"),
+    UnknownHold: Answer(404, "unknown_hold"),
+    HoldReleased: Answer(409, "hold_released"),
+    RecordingGone: Answer(410, "recording_deleted"),
     # The event store and the read models.
     StoreUnavailable: Answer(503, "store_unavailable"),
     ReadModelError: Answer(503, "read_model_error"),

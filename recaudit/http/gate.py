@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from domain.errors import CallIdTaken as CallIdInUse
 from domain.errors import UnknownCall
 from domain.ids import ID_PATTERN
+from domain.lifecycle import org_of_hold
 from recaudit.access.errors import (
     ActorMismatch,
     CallIdTaken,
@@ -152,6 +153,12 @@ class AccessGate:
                                 f"{org_id!r}")
         elif rule.target is Target.LISTING:
             _check_listing(who, rule, reach, query)
+        elif rule.target in (Target.ORG_BODY, Target.HOLD_PATH):
+            org_id = (document or {}).get("org_id") if rule.target is Target.ORG_BODY else \
+                org_of_hold(str(params.get("hold_id", "")))
+            if _valid(org_id) and not who.covers(org_id):
+                raise Forbidden(f"this token may not {rule.action.value} of organisation "
+                                f"{org_id!r}")
         elif rule.target is Target.CALL:
             call_id = params.get("call_id")
             if _valid(call_id):

@@ -54,6 +54,7 @@ class CallStatus(Answer):
     ended_at: Time | None
     pause_deadline: Time | None = Field(
         description="when the open pause resumes by itself (null: not paused, or no cap)")
+    legal_hold: bool = Field(description="whether an active legal hold covers the call")
     version: int = Field(description="the call stream's version after the request")
     position: int | None = Field(description="the global position of the call's last event")
 
@@ -86,6 +87,20 @@ class HistoryEntry(Answer):
     removed: bool = Field(False, description="true: the agent's override was removed")
 
 
+class RetentionChange(Answer):
+    audio_days: int | None
+    changed_by: str
+    reason: str | None
+    at: Time
+    version: int
+
+
+class Retention(Answer):
+    audio_days: int | None = Field(description="days after its call ended that audio is kept "
+                                               "(null: for ever)")
+    history: list[RetentionChange]
+
+
 class Policy(Answer):
     org_id: str
     mode: MODES | None = Field(description="the organisation's own mode (null: none set)")
@@ -94,6 +109,8 @@ class Policy(Answer):
     version: int = Field(description="the policy stream's version")
     overrides: dict[str, Setting] = Field(description="agent overrides, by agent id")
     history: list[HistoryEntry] = Field(description="every change, in order")
+    retention: Retention | None = Field(
+        None, description="how long audio is kept after a call ends, with every change")
 
 
 class Override(Answer):
@@ -176,7 +193,7 @@ class CallSummary(Answer):
     off_ms: int
     refusals: int
     longest_pause_ms: int
-    legal_hold: bool = Field(description="always false: legal holds do not exist yet")
+    legal_hold: bool = Field(description="whether an active legal hold covers the call")
 
 
 class CallList(Answer):
@@ -206,7 +223,10 @@ class Manifest(Answer):
     call_id: str
     org_id: str
     recording_no: int
-    state: Literal["open", "closed"]
+    state: Literal["open", "closed", "deleted"]
+    deleted_at: Time | None = Field(None, description="when the audio was deleted")
+    deleted_by: str | None = None
+    deleted_reason: Literal["retention", "erasure"] | None = None
     start: Time
     end: Time | None
     closed_by: Literal["RecordingStopped", "CallEnded"] | None
@@ -255,3 +275,41 @@ class AnalyticsResult(Answer):
     parameters: dict[str, Any]
     columns: list[str]
     rows: list[dict[str, Any]]
+
+
+class RecordingRef(Answer):
+    call_id: str
+    recording_no: int
+
+
+class RetentionReport(Answer):
+    checked: int = Field(description="recordings past retention that were looked at")
+    deleted: list[RecordingRef] = Field(description="deleted now (a dry run: would be)")
+    kept_for_hold: list[RecordingRef] = Field(description="kept: under legal hold")
+    pending: list[RecordingRef] = Field(description="left for the next run: the segment "
+                                                    "store is still writing their audio")
+    dry_run: bool
+
+
+class Hold(Answer):
+    hold_id: str
+    org_id: str
+    call_id: str | None
+    agent_id: str | None
+    case: str
+    reason: str | None
+    placed_by: str
+    placed_at: Time
+    released_by: str | None
+    released_at: Time | None
+    release_reason: str | None
+    active: bool
+
+
+class Access(Answer):
+    what: Literal["timeline", "recordings", "audio", "evidence"]
+    recording_no: int | None
+    by: str = Field(description="the token's name (loopback without access control)")
+    role: str | None
+    at: Time
+    version: int = Field(description="the read's place in the call's access log")

@@ -45,11 +45,25 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/calls/{call_id}/audio"): RouteRule(Action.SEND_AUDIO, Target.CALL),
     ("POST", "/admin/projections/rebuild"): RouteRule(Action.REBUILD, Target.NONE),
     ("GET", "/analytics/{name}"): RouteRule(Action.ANALYTICS, Target.NONE),
+    # The compliance lifecycle.
+    ("PUT", "/policies/{org_id}/retention"): RouteRule(Action.SET_RETENTION, Target.ORG_PATH,
+                                                       actor_field="changed_by"),
+    ("POST", "/admin/retention/run"): RouteRule(Action.RUN_RETENTION, Target.NONE,
+                                                actor_field="by"),
+    ("DELETE", "/calls/{call_id}/recordings/{recording_no}"): RouteRule(
+        Action.ERASE, Target.CALL, actor_field="by"),
+    ("POST", "/legal-holds"): RouteRule(Action.HOLD, Target.ORG_BODY, actor_field="by"),
+    ("POST", "/legal-holds/{hold_id}/release"): RouteRule(Action.HOLD, Target.HOLD_PATH,
+                                                          actor_field="by"),
+    ("GET", "/legal-holds"): RouteRule(Action.READ_HOLDS, Target.LISTING),
+    ("GET", "/calls/{call_id}/access"): RouteRule(Action.READ_ACCESS, Target.CALL),
+    ("GET", "/calls/{call_id}/evidence"): RouteRule(Action.READ_ACCESS, Target.CALL),
 }
 
 # Answered to anyone, token or not: liveness and the API's own description.
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/health"),
+    ("GET", "/integrity/public-key"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/assets/{path:path}"),

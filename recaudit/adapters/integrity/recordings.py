@@ -95,6 +95,9 @@ class AnnouncingStore:
     def recover(self) -> int:
         return self.inner.recover()
 
+    def purge(self, prefix: str, keep: str | None = None) -> int:
+        return self.inner.purge(prefix, keep)
+
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
