@@ -207,16 +207,15 @@ PAUSE_CAP = (
 # The compliance lifecycle: what a deletion removed, retention changes, legal holds, and
 # the reads of a call's access log (stream 'access'). Events projected before these were
 # kept have NULL here.
-LIFECYCLE = tuple(
-    f"ALTER TABLE {{db:Identifier}}.events ADD COLUMN IF NOT EXISTS {column}"
-    for column in (
-        "sha256 Nullable(String)",
-        "audio_days Nullable(UInt32)",
-        "hold_id Nullable(String)",
-        "`case` Nullable(String)",
-        "what LowCardinality(Nullable(String))",
-        "role LowCardinality(Nullable(String))",
-    )
+LIFECYCLE = (
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS sha256 Nullable(String)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS audio_days Nullable(UInt32)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS hold_id Nullable(String)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS `case` Nullable(String)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS what "
+    "LowCardinality(Nullable(String))",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS role "
+    "LowCardinality(Nullable(String))",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (

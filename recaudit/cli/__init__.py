@@ -12,6 +12,7 @@ from projections.errors import ProjectionError
 from recaudit.cli import integrity as integrity_cli
 from recaudit.cli import query as query_cli
 from recaudit.cli import remote
+from recaudit.cli import retention as retention_cli
 from recaudit.cli import token as auth_cli
 from recaudit.cli.exits import ExitCode
 from recaudit.cli.logs import configure_logging
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     integrity_cli.add_commands(sub)  # verify, seal
     auth_cli.add_commands(sub)  # token
     query_cli.add_commands(sub)  # query
+    retention_cli.add_commands(sub)  # retention run
 
     args = parser.parse_args(argv)
     try:
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             return auth_cli.run(args)
         if args.command in query_cli.COMMANDS:
             return query_cli.run(args)
+        if args.command in retention_cli.COMMANDS:
+            return retention_cli.run(args)
     except SettingsError as exc:
         print(f"recaudit: configuration error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from domain.clock import iso_millis
 from domain.ids import ID_PATTERN
@@ -51,12 +51,22 @@ class ErasureBody(Strict):
 
 
 class HoldBody(Strict):
+    """A hold on one call (`call_id`), one agent's calls (`agent_id`), or, with neither,
+    every call of the organisation."""
+
     org_id: Id
     call_id: Id | None = None
     agent_id: Id | None = None
     case: CaseName
     by: Actor
     reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def one_scope(self) -> HoldBody:
+        if self.call_id is not None and self.agent_id is not None:
+            raise ValueError("a hold names a call_id or an agent_id, not both (neither: the "
+                             "whole organisation)")
+        return self
 
 
 class ReleaseBody(Strict):

@@ -7,7 +7,7 @@ from tests.api.client import Api, current_timeline, error_of
 from tests.core.helpers import assert_one_rejection, at_ms, stored
 
 POLICY_FIELDS = {"org_id", "mode", "pause_behavior", "max_pause_ms", "version", "overrides",
-                 "history"}
+                 "history", "retention"}
 SETTING_FIELDS = {"mode", "pause_behavior", "max_pause_ms", "agent_id", "changed_by", "reason",
                   "at", "version"}
 

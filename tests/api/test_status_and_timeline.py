@@ -16,7 +16,7 @@ from tests.core.helpers import at_ms, call_events, org_for, set_mode_policies
 
 STATUS_FIELDS = {
     "call_id", "org_id", "agent_id", "mode", "state", "indicator", "actions",
-    "recording_no", "pause_deadline", "version", "position",
+    "recording_no", "pause_deadline", "legal_hold", "version", "position",
 }
 TIMELINE_FIELDS = {
     "call_id", "org_id", "agent_id", "mode", "started_at", "ended_at", "intervals",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,7 +57,7 @@ class Rig:
 
     def recorded_call(self, call_id: str, org_id: str, *, start: datetime,
                       agent_id: str = "bob", end: bool = True) -> None:
-        """A call with one recording holding one second of audio, dated from `start`."""
+        """A call with one recording whose two seconds of audio all arrived, dated from `start`."""
         def at(seconds: float) -> str:
             return iso_millis(start + timedelta(seconds=seconds))
 
@@ -66,7 +67,7 @@ class Rig:
         assert self.post(f"/calls/{call_id}/recording/start", by=agent_id,
                          at=at(1)).status_code == 200
         sent = self.http.post(f"/calls/{call_id}/audio", params={"at": at(1), "rate": RATE},
-                              content=tone(RATE), headers={"content-type": "audio/L16"})
+                              content=tone(2 * RATE), headers={"content-type": "audio/L16"})
         assert sent.status_code == 202, sent.text
         if end:
             assert self.post(f"/calls/{call_id}/end", by=agent_id, at=at(3)).status_code == 200
@@ -94,10 +95,15 @@ class Rig:
                       if p.is_file() and f"/{call_id}/" in f"/{p.relative_to(root)}")
 
     def state(self) -> tuple[int, dict[str, bytes]]:
-        """The event store's head and every file of the segment store."""
+        """The event store's head and every recording's files in the segment store."""
         root = self.backend.settings.data_dir / "recordings"
-        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-                 if p.is_file() and not p.name.startswith("_")}
+        files = {}
+        for path in root.rglob("*"):
+            relative = path.relative_to(root)
+            if relative.parts[0].startswith("_") or path.name.startswith("."):
+                continue  # the consumer's own state, and files being written
+            if path.is_file():
+                files[str(relative)] = path.read_bytes()
         return self.backend.store.head(), files
 
 
@@ -110,5 +116,17 @@ def running(settings: Settings) -> Iterator[Rig]:
         backend.close()
 
 
+# Audio of calls dated years back waits for its call's commands like any other (the
+# lateness bound is measured on the server clock).
+LATENESS_MS = 20 * 365 * 86_400_000
+
+
+@contextmanager
+def started(settings: Settings) -> Iterator[Rig]:
+    yield from running(settings)
+
+
 def rig_settings(tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env({"RECAUDIT_PROJECTION_LINGER_MS": "0", **env}, data_dir=tmp_path)
+    return Settings.from_env({"RECAUDIT_PROJECTION_LINGER_MS": "0",
+                              "RECAUDIT_AUDIO_LATENESS_MS": str(LATENESS_MS), **env},
+                             data_dir=tmp_path)

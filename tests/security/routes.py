@@ -127,3 +127,40 @@ def rebuild(secured: Secured, who: str | None, target: tuple[str, str | None]) -
 def last_event(secured: Secured) -> Any:
     events, _ = LocalFeed(secured.backend.store).read(secured.head() - 1, 1)
     return events[-1]
+
+
+# -- the compliance lifecycle ----------------------------------------------------------------
+
+def set_retention(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    body = {"audio_days": 365, "changed_by": actor(who)}
+    return Request("PUT", f"/policies/{target[0]}/retention", {"json": body})
+
+
+def run_retention(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    return Request("POST", "/admin/retention/run", {"json": {"by": actor(who), "dry_run": True}})
+
+
+def erase(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    """A call without recordings: an allowed erasure answers 404 unknown_recording."""
+    return Request("DELETE", f"/calls/{_call(secured, target)}/recordings/1",
+                   {"json": {"by": actor(who), "reason": "matrix"}})
+
+
+def place_hold(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    body = {"org_id": target[0], "case": "matrix", "by": actor(who)}
+    return Request("POST", "/legal-holds", {"json": body})
+
+
+def release_hold(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    assert secured.backend.compliance is not None
+    hold = secured.backend.compliance.place_hold(target[0], call_id=None, agent_id=None,
+                                                 case="matrix", by="setup")
+    return Request("POST", f"/legal-holds/{hold.hold_id}/release", {"json": {"by": actor(who)}})
+
+
+def list_holds(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    return Request("GET", "/legal-holds", {"params": {"org_id": target[0]}})
+
+
+def access_log(secured: Secured, who: str | None, target: tuple[str, str | None]) -> Request:
+    return Request("GET", f"/calls/{_call(secured, target)}/access", {})
