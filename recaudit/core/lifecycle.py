@@ -10,6 +10,7 @@ log. The segment store removes a recording's bytes only when it applies the stor
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,19 @@ from domain.policy import Policy
 from recaudit.core.committer import GroupCommitter, Positions, UnitOfWork
 from recaudit.core.eventstore import EventStore
 from recaudit.core.views import PolicySnapshot
+
+# How long a sweep waits for the projections, and a deletion for the segment store, to
+# catch up with the event store before going on with what they know.
+CATCH_UP_S = 10.0
+
+
+def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 class RecordingFiles(Protocol):
@@ -45,6 +59,10 @@ class RetentionCandidates(Protocol):
     def retention_candidates(self, org_id: str, ended_before: datetime) -> list[str]: ...
 
     def policy_orgs(self) -> list[str]: ...
+
+    def applied_position(self) -> int:
+        """Up to which position of the event store the candidates are known."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,8 @@ class ComplianceService:
         """Delete the audio of every recording past its organisation's retention and not
         under hold (`dry_run`: only say what would go)."""
         report = RetentionReport(dry_run)
+        # Judge the calls as stored now: let the projections catch up first (a while).
+        _wait(lambda: candidates.applied_position() >= self.store.head(), CATCH_UP_S)
         for org_id in sorted(orgs if orgs is not None else candidates.policy_orgs()):
             policy = self.store.policy(org_id)
             if policy is None or policy.audio_days is None:
@@ -140,8 +160,10 @@ class ComplianceService:
         done = call.check_deletable(recording_no)
         if done is not None:
             return DeletionResult(done, self.store.position_of(call.id, call.version), True)
-        written, sha256 = self.files.digest(call_id, recording_no,
-                                            self.store.position_of(call.id, call.version))
+        position = self.store.position_of(call.id, call.version)
+        # A recording closed a moment ago may still be being written: wait a while for it.
+        _wait(lambda: self.files.digest(call_id, recording_no, position)[0], CATCH_UP_S)
+        written, sha256 = self.files.digest(call_id, recording_no, position)
         if not written:
             raise RecordingStillOpen(call_id, recording_no, "its audio is still being "
                                      "written; try again in a moment")

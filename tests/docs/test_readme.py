@@ -25,10 +25,13 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 PAIR = re.compile(r'"(\w+)": ("(?:[^"\\]|\\.)*"|-?\d+|null|true|false)')
 
 
-def session() -> list[tuple[str, str]]:
-    """(command, expected answer) pairs of the README's example session."""
+SECTIONS = ("## An example session", "## Compliance")
+
+
+def session(section: str = SECTIONS[0]) -> list[tuple[str, str]]:
+    """(command, expected answer) pairs of one of the README's curl sessions."""
     text = README.read_text()
-    block = text.split("## An example session", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    block = text.split(section + "\n", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     steps: list[tuple[str, str]] = []
     command: list[str] = []
     for line in block.splitlines():
@@ -61,17 +64,19 @@ def server(sqlite_backend: Backend) -> Iterator[BackgroundServer]:
         yield running
 
 
-def test_the_session_has_steps() -> None:
-    steps = session()
+@pytest.mark.parametrize("section", SECTIONS)
+def test_the_session_has_steps(section: str) -> None:
+    steps = session(section)
     assert len(steps) >= 6
     assert all(cmd.startswith("curl ") and answer for cmd, answer in steps)
 
 
-def test_readme_session_answers_as_shown(server: BackgroundServer) -> None:
+@pytest.mark.parametrize("section", SECTIONS)
+def test_readme_session_answers_as_shown(server: BackgroundServer, section: str) -> None:
     if shutil.which("curl") is None:
         pytest.fail("curl is needed to run the README's session")
     host = server.url.removeprefix("http://")
-    for command, expected in session():
+    for command, expected in session(section):
         command = command.replace("localhost:8080", host)
         done = subprocess.run(f"{command} -w '\\n%{{http_code}}'", shell=True, check=True,
                               capture_output=True, text=True, timeout=30)
