@@ -113,3 +113,21 @@ def test_expected_answers_follow_the_rules_for_a_known_script() -> None:
 
 def _calls(workload: Workload) -> list[PlannedCall]:
     return [call for calls in workload.measured for call in calls]
+
+
+def test_the_access_log_benchmark_prints_both_kinds_with_and_without(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import access
+
+    out = tmp_path / "access.json"
+    assert access.main(["--calls", "3", "--seconds", "0.5", "--clients", "2",
+                        "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for kind in access.KINDS:
+        rows = [line.split() for line in printed.splitlines() if line.startswith(kind)]
+        assert [row[1] for row in rows] == ["on", "off"]
+        assert all(int(row[2]) > 0 and float(row[3]) > 0 for row in rows)
+        assert re.search(rf"{kind} with the log / without: \d+\.\d\dx \(target >= 0\.7x: "
+                         r"(MET|NOT MET)\)", printed)
+    figures = json.loads(out.read_text())
+    assert set(figures) == set(access.KINDS)
