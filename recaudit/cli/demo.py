@@ -19,6 +19,7 @@ import httpx
 
 from domain.clock import iso_millis
 from domain.rules import Mode
+from recaudit.cli import demo_lifecycle
 from recaudit.cli.exits import ExitCode
 from recaudit.cli.remote import auth_headers
 from recaudit.http.routes import command_path
@@ -41,6 +42,11 @@ def run_demo(args: argparse.Namespace) -> int:
                                                   headers=auth_headers(args)))
         report = drive(client, calls=args.calls, seed=args.seed)
         print_report(report, url, data_dir, in_process=args.url is None)
+        print()
+        example = report["timelines"][0][1] if report["timelines"] else None
+        demo_lifecycle.print_set_up(demo_lifecycle.set_up(
+            client, {m.value: org for m, org in ORGS.items()},
+            example["call_id"] if example else None, example["org_id"] if example else ""))
     return ExitCode.OK
 
 
