@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from consumers.segments import SegmentDesk, library
 from recaudit.core.lifecycle import ComplianceService, RetentionCandidates
+from recaudit.core.rounds import Rounds
 
 log = logging.getLogger(__name__)
 SWEEPER = "system"  # the actor the sweep inside `serve` records its deletions as
@@ -47,40 +47,19 @@ class SegmentFiles:
         return self.manifest(call_id, recording_no)
 
 
-class RetentionSweeper:
-    """Runs the retention sweep inside `serve`: once at start, then every `interval`."""
+class RetentionSweeper(Rounds):
+    """Runs the retention sweep inside `serve`, every `interval` (a failed sweep leaves
+    nothing half-done: the next one takes up what is left)."""
 
     def __init__(self, compliance: ComplianceService, candidates: RetentionCandidates, *,
                  interval_seconds: float) -> None:
+        super().__init__("retention", self.run_once, interval_seconds, at_start=False)
         self.compliance = compliance
         self.candidates = candidates
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        try:
-            report = self.compliance.run_retention(by=SWEEPER, candidates=self.candidates)
-        except Exception:  # the next round tries again; nothing is half-done
-            log.exception("retention sweep failed; retrying in %g s", self.interval)
-            return
+        report = self.compliance.run_retention(by=SWEEPER, candidates=self.candidates)
         if report.deleted or report.kept_for_hold:
             log.info("retention sweep: %d recordings checked, %d deleted, %d kept for legal "
                      "hold, %d pending", report.checked, len(report.deleted),
                      len(report.kept_for_hold), len(report.pending))
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_once()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=30)
-            self._thread = None

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.clock import Clock, iso_millis, system_clock
+from recaudit.core.rounds import Rounds
 from recaudit.core.service import RecordingService
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ class PauseScheduler:
         self.clock = clock
         self._heap: list[tuple[datetime, str]] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Rounds("pause-scheduler", self.run_due, poll_seconds)
         self.resumed = 0
 
     def push(self, call_id: str, deadline: datetime) -> None:
@@ -85,25 +85,11 @@ class PauseScheduler:
     # -- the thread `serve` runs ------------------------------------------------------------
 
     def start(self, source: DeadlineSource | None = None) -> None:
-        if self._thread is not None:
+        if self._rounds.running:
             return
         if source is not None:
             self.load(source)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="pause-scheduler", daemon=True)
-        self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.run_due()
-            except Exception:  # never let one bad round stop the scheduler
-                log.exception("pause scheduler round failed")
-            if self._stop.wait(self.poll_seconds):
-                return
+        self._rounds.stop()
