@@ -75,6 +75,8 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         for finding in report.findings:
             print(finding.line())
+        for deleted in report.deleted:
+            print(deleted.line())
         print(f"recaudit verify: {report.summary()}")
     if args.export_head:
         if not report.clean:
