@@ -12,7 +12,7 @@ from recaudit.adapters.integrity.bundle import layout
 from recaudit.adapters.integrity.bundle.check import check_bundle
 from recaudit.adapters.integrity.signing import parse_public_key
 from tests.evidence.conftest import Evidence
-from tests.evidence.kit import KEPT, ROOT, unpack
+from tests.evidence.kit import ERASED, KEPT, ROOT, unpack
 
 
 def evidence_reads(evidence: Evidence, call_id: str) -> list[dict[str, object]]:
@@ -68,3 +68,16 @@ def test_export_writes_the_bundle_from_the_data_dir(evidence: Evidence, tmp_path
                              text=True, env=env, timeout=120, check=False)
     assert missing.returncode == 1 and "no such call" in missing.stderr
     assert not (tmp_path / "none.zip").exists()
+
+
+def test_verify_reports_the_erasure_over_http_as_deleted(evidence: Evidence,
+                                                         tmp_path: Path) -> None:
+    assert evidence.rig.backend.sealer is not None
+    evidence.rig.backend.sealer.seal_once()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "recaudit.cli", "verify", "--data-dir",
+                           str(evidence.data_dir)], cwd=tmp_path, capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"deleted: recording org-ev/{ERASED}/1: erasure by admin at " in done.stdout
