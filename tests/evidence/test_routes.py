@@ -37,6 +37,7 @@ def test_a_download_is_recorded_once_as_evidence(evidence: Evidence) -> None:
 def test_the_bundle_of_an_unknown_call_is_refused_and_changes_nothing(
         evidence: Evidence) -> None:
     rig = evidence.rig
+    rig.settle()
     before = rig.state()
     answer = rig.http.get("/calls/no-such-call/evidence")
     assert answer.status_code == 404
