@@ -9,28 +9,20 @@ from pathlib import Path
 
 from domain.lifecycle import DeletionReason, ReadKind
 from recaudit.adapters.integrity.deleted import TOPIC as DELETED
-from recaudit.adapters.localfeed import LocalFeed
-from recaudit.bootstrap import Backend
+from recaudit.adapters.integrity.deleted import DeletedRecording
+from recaudit.adapters.integrity.verify import Report
 from recaudit.bootstrap.segments import RECORDINGS_DIR
-from tests.integrity.scene import Scene, record_audio, seal
+from tests.integrity.scene import ERASED_CALL, Scene, erase, record_audio, seal
 
 ACCESSED = "recaudit.access.RecordAccessed"
 
 
-def apply_all(backend: Backend) -> None:
-    """The segment store applies every stored event (a deletion removes the audio)."""
-    assert backend.segments is not None
-    feed, position = LocalFeed(backend.store), backend.segments.position()
-    while position < backend.store.head():
-        events, position = feed.read(position, 1000)
-        backend.segments.apply(events)
-
-
 def delete(scene: Scene, call_id: str, reason: DeletionReason) -> None:
-    assert scene.backend.compliance is not None
-    scene.backend.compliance.delete_recording(call_id, 1, by="compliance-officer",
-                                              reason=reason)
-    apply_all(scene.backend)
+    erase(scene.backend, call_id, reason)
+
+
+def deleted_of(report: Report, call_id: str) -> list[DeletedRecording]:
+    return [d for d in report.deleted if d.call_id == call_id]
 
 
 def folder(scene: Scene, call_id: str) -> Path:
@@ -41,12 +33,20 @@ def position_of(scene: Scene, topic: str) -> int:
     return next(r.position for r in scene.tamper.rows() if r.topic == topic)
 
 
+def test_the_scene_holds_a_recording_erased_before_sealing(scene: Scene) -> None:
+    report = scene.verify()
+    assert report.clean and [d.call_id for d in report.deleted] == [ERASED_CALL]
+    assert not (folder(scene, ERASED_CALL) / "recording.wav").exists()
+    assert json.loads((folder(scene, ERASED_CALL) / "manifest.json").read_text())[
+        "state"] == "deleted"
+
+
 def test_a_sealed_recording_erased_passes_and_is_reported(scene: Scene) -> None:
     delete(scene, "audio-1", DeletionReason.ERASURE)
     assert not (folder(scene, "audio-1") / "recording.wav").exists()
     report = scene.verify()
     assert report.clean, [f.line() for f in report.findings]
-    [deleted] = report.deleted
+    [deleted] = deleted_of(report, "audio-1")
     assert (deleted.call_id, deleted.reason, deleted.by) == ("audio-1", "erasure",
                                                              "compliance-officer")
     assert deleted.line().startswith("deleted: recording ") and "audio-1/1" in deleted.line()
@@ -58,7 +58,7 @@ def test_a_sealed_recording_erased_passes_and_is_reported(scene: Scene) -> None:
 def test_a_recording_deleted_by_retention_passes(scene: Scene) -> None:
     delete(scene, "audio-2", DeletionReason.RETENTION)
     report = scene.verify()
-    assert report.clean and [d.reason for d in report.deleted] == ["retention"]
+    assert report.clean and [d.reason for d in deleted_of(report, "audio-2")] == ["retention"]
 
 
 def test_a_recording_deleted_before_it_was_sealed_is_never_sealed(scene: Scene) -> None:
@@ -67,7 +67,7 @@ def test_a_recording_deleted_before_it_was_sealed_is_never_sealed(scene: Scene) 
     assert seal(scene.settings).recordings == 0
     report = scene.verify()
     assert report.clean and report.unsealed_recordings == 0
-    assert [d.call_id for d in report.deleted] == ["audio-3"]
+    assert sorted(d.call_id for d in report.deleted) == ["audio-3", ERASED_CALL]
 
 
 def test_a_wav_removed_by_hand_is_a_finding(scene: Scene) -> None:
