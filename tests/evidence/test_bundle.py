@@ -199,3 +199,18 @@ def test_verify_bundle_usage_errors_exit_2(evidence: Evidence, tmp_path: Path) -
         done = verify_bundle(tmp_path, *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert says in done.stderr, done.stderr
+
+
+def test_a_timeline_that_is_not_what_the_events_replay_to_is_found(evidence: Evidence) -> None:
+    """Re-signed or not, the timeline is recomputed from the bundled events."""
+    files = unpack(evidence.bundles[KEPT])
+    intervals = len(json.loads(files[layout.TIMELINE])["intervals"])
+    assert intervals >= 2
+
+    def forged(f: dict[str, bytes]) -> None:
+        edit_json(f, layout.TIMELINE, lambda t: {**t, "intervals": t["intervals"][1:]})
+
+    report = check(evidence, resign(files, server_key(evidence.data_dir), forged))
+    [finding] = report.findings
+    assert (finding.kind.value, finding.file) == ("inconsistent", layout.TIMELINE)
+    assert f"({intervals - 1} intervals, the events give {intervals})" in finding.detail
