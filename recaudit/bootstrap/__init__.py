@@ -18,9 +18,11 @@ from domain.clock import Clock, system_clock
 from projections.facade import Projections
 from recaudit.access import load_tokens
 from recaudit.adapters.eventstore import STREAM_INDEXES
-from recaudit.adapters.integrity.recordings import AnnouncingStore, FinishedInbox
+from recaudit.adapters.integrity.recordings import AnnouncingStore, FinishedInbox, RecordingFiles
 from recaudit.adapters.integrity.sealer import Sealer
+from recaudit.adapters.integrity.signing import public_pem
 from recaudit.adapters.localfeed import LocalFeed
+from recaudit.bootstrap.evidence import bundles, signing_key
 from recaudit.bootstrap.integrity import integrity_sealer
 from recaudit.bootstrap.lifecycle import RetentionSweeper, SegmentFiles
 from recaudit.bootstrap.segments import recording_store, segment_consumer, segment_desk
@@ -35,6 +37,7 @@ from recaudit.http.admin import admin_router
 from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
+from recaudit.http.evidence import evidence_router
 from recaudit.http.lifecycle import lifecycle_router
 from recaudit.http.listings import listings_router
 from recaudit.http.reads import ReadLog
@@ -115,6 +118,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     tokens = load_tokens(settings)  # a malformed token configuration stops start-up here
     if settings.postgres_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = signing_key(settings)  # made in the data dir on first start, PostgreSQL or not
     store = event_store(settings)
     committer = GroupCommitter(store, max_batch=settings.group_commit_max)
     # The sealer learns of each finished recording from the store the desk writes through.
@@ -148,13 +152,17 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(analytics_router(projections.reader))
     install_audio_routes(app, segments, reads)
     app.include_router(lifecycle_router(compliance, projections.reader, files.applied))
+    sealer = integrity_sealer(settings, segments.store, inbox=finished)
+    app.include_router(evidence_router(
+        bundles(settings, store, RecordingFiles(segments.store), sealer.seal_once, key, clock),
+        public_pem(key), reads))
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))
     install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
-                   sealer=integrity_sealer(settings, segments.store, inbox=finished),
+                   sealer=sealer,
                    scheduler=scheduler, compliance=compliance,
                    retention=RetentionSweeper(compliance, projections.reader,
                                               interval_seconds=settings.retention_sweep_ms / 1000))

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from projections.errors import ProjectionError
+from recaudit.cli import evidence as evidence_cli
 from recaudit.cli import integrity as integrity_cli
 from recaudit.cli import query as query_cli
 from recaudit.cli import remote
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     remote.add_token_option(rebuild)
 
     integrity_cli.add_commands(sub)  # verify, seal
+    evidence_cli.add_commands(sub)  # export, verify-bundle
     auth_cli.add_commands(sub)  # token
     query_cli.add_commands(sub)  # query
     retention_cli.add_commands(sub)  # retention run
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             return rebuild_projections(args)
         if args.command in integrity_cli.COMMANDS:
             return integrity_cli.run(args)
+        if args.command in evidence_cli.COMMANDS:
+            return evidence_cli.run(args)
         if args.command in auth_cli.COMMANDS:
             return auth_cli.run(args)
         if args.command in query_cli.COMMANDS:

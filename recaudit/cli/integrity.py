@@ -76,6 +76,8 @@ def _verify(args: argparse.Namespace) -> int:
         for finding in report.findings:
             print(finding.line())
         print(f"recaudit verify: {report.summary()}")
+        for deleted in report.deleted:  # not findings: deleted with a record
+            print(deleted.line())
     if args.export_head:
         if not report.clean:
             print("recaudit verify: the head was not exported (the chain has findings)",

@@ -63,6 +63,7 @@ from recaudit.access.errors import (
     Refused,
     Unauthenticated,
 )
+from recaudit.adapters.integrity.errors import DatabaseUnreachable
 from recaudit.core.committer import ConcurrencyExhausted
 from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import (
@@ -102,6 +103,7 @@ ANSWERS: dict[type[Exception], Answer] = {
     UnknownHold: Answer(404, "unknown_hold"),
     HoldReleased: Answer(409, "hold_released"),
     RecordingGone: Answer(410, "recording_deleted"),
+    DatabaseUnreachable: Answer(503, "integrity_unavailable"),  # sealing a bundle's events
     # The event store and the read models.
     StoreUnavailable: Answer(503, "store_unavailable"),
     ReadModelError: Answer(503, "read_model_error"),

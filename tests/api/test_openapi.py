@@ -10,6 +10,9 @@ from recaudit.bootstrap import Backend
 from tests.api.client import Api
 
 JSON = "application/json"
+# Downloads answer their file, not JSON.
+DOWNLOADS = {"/calls/{call_id}/evidence": "application/zip",
+             "/integrity/public-key": "application/x-pem-file"}
 
 
 def _success(operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -29,6 +32,8 @@ def test_every_route_documents_its_answer_and_its_refusals(sqlite_backend: Backe
             content = answer.get("content", {})
             if path.endswith(".wav"):
                 assert set(content) == {"audio/wav"}, where
+            elif path in DOWNLOADS:
+                assert set(content) == {DOWNLOADS[path]}, where
             else:
                 schema = content[JSON]["schema"]
                 ref = schema.get("items", schema).get("$ref", "")

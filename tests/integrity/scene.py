@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from domain.lifecycle import DeletionReason
 from domain.rules import Command, Mode
 from recaudit.adapters.integrity.chain import Link
 from recaudit.adapters.integrity.head import ChainHead
@@ -21,12 +22,15 @@ from tests.workload import ORGS, drive, set_policies
 
 CALLS = 8
 AUDIO_CALLS = ("audio-1", "audio-2")
+ERASED_CALL = "erased-1"  # its recording's audio erased on request, before sealing
 
 Summary = list[tuple[str, int | None, str | None, int | None]]
 
 
 def populate(backend: Backend) -> None:
     set_policies(backend.service)
+    record_audio(backend, (ERASED_CALL,))
+    erase(backend, ERASED_CALL)
     drive(backend.service, CALLS, seed=11)
     record_audio(backend)
 
@@ -42,11 +46,25 @@ def record_audio(backend: Backend, calls: tuple[str, ...] = AUDIO_CALLS) -> None
         backend.segments.ingest(call_id, start, 8000, bytes([n, 1]) * 8000)
         backend.service.command(call_id, Command.END, by="agent-a",
                                 at=start + timedelta(seconds=1), command_id=f"{call_id}-end")
-    feed, position = LocalFeed(backend.store), 0
+    apply_all(backend)
+    backend.segments.sweep()
+
+
+def apply_all(backend: Backend) -> None:
+    """The segment store applies every stored event (a deletion removes the audio)."""
+    assert backend.segments is not None
+    feed, position = LocalFeed(backend.store), backend.segments.position()
     while position < backend.store.head():
         events, position = feed.read(position, 1000)
         backend.segments.apply(events)
-    backend.segments.sweep()
+
+
+def erase(backend: Backend, call_id: str,
+          reason: DeletionReason = DeletionReason.ERASURE) -> None:
+    """Delete the audio of the call's first recording, as an erasure request would."""
+    assert backend.compliance is not None
+    backend.compliance.delete_recording(call_id, 1, by="compliance-officer", reason=reason)
+    apply_all(backend)
 
 
 def seal(settings: Settings) -> SealSummary:

@@ -9,4 +9,7 @@
   and altered or missing audio and manifests (`eventcheck`, `linkcheck`,
   `audiocheck`).
 - `head`: the chain head, exported to be kept outside the database.
+- `deleted`: recordings deleted with a record, reported as such rather than as findings.
+- `signing`, `bundle`: the server's Ed25519 key, and evidence bundles of one call
+  (built from the store, checked offline).
 """

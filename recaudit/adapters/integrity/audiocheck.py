@@ -1,9 +1,11 @@
 """Checking finished recordings: the chain of their seals, and each audio file and manifest
-against its seal (sealed recordings) or against each other (recordings not sealed yet)."""
+against its seal (sealed recordings) or against each other (recordings not sealed yet).
+A recording deleted with a record is checked against its deletion instead (`deleted`)."""
 
 from __future__ import annotations
 
 from recaudit.adapters.integrity.chain import GENESIS, RecordingKey, RecordingSeal, recording_hash
+from recaudit.adapters.integrity.deleted import DeletedRecording, check_deleted
 from recaudit.adapters.integrity.findings import Finding, Kind
 from recaudit.adapters.integrity.recordings import (
     RecordingFiles,
@@ -13,19 +15,33 @@ from recaudit.adapters.integrity.recordings import (
 )
 
 
-def check_recordings(seals: list[RecordingSeal],
-                     files: RecordingFiles | None) -> tuple[list[Finding], int]:
+def check_recordings(seals: list[RecordingSeal], files: RecordingFiles | None,
+                     deleted: dict[RecordingKey, DeletedRecording] | None = None
+                     ) -> tuple[list[Finding], int]:
     """The findings, and how many finished recordings are not sealed yet."""
     findings = _chain(seals)
     if files is None:
         return findings, 0
+    deleted = deleted or {}
     for seal in seals:
-        findings += _sealed(seal, files)
+        if seal.key in deleted:
+            findings += _deleted(deleted[seal.key], seal, files)
+        else:
+            findings += _sealed(seal, files)
     sealed = {seal.key for seal in seals}
     unsealed = [key for key in files.finished() if key not in sealed]
     for key in unsealed:
-        findings += _unsealed(key, files)
-    return findings, len(unsealed)
+        if key in deleted:
+            findings += _deleted(deleted[key], None, files)
+        else:
+            findings += _unsealed(key, files)
+    return findings, len([key for key in unsealed if key not in deleted])
+
+
+def _deleted(deletion: DeletedRecording, seal: RecordingSeal | None,
+             files: RecordingFiles) -> list[Finding]:
+    return check_deleted(deletion, seal, files.manifest(deletion.key),
+                         files.audio_sha256(deletion.key))
 
 
 def _chain(seals: list[RecordingSeal]) -> list[Finding]:

@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from recaudit.adapters.integrity.chain import Link, RawEvent, RecordingKey, RecordingSeal, raw_event
+from recaudit.adapters.integrity.chain import (
+    Link,
+    RawEvent,
+    RecordingKey,
+    RecordingSeal,
+    raw_event,
+    stream_text,
+)
 from recaudit.adapters.integrity.errors import ChainMoved
 
 LINKS = "integrity_links"
@@ -93,6 +100,29 @@ class ChainDatabase:
     def stream_param(self, stream: str) -> Any:
         """`stream` as the events table's originator_id column takes it."""
         return stream
+
+    def stream_rows(self, stream: str) -> list[tuple[int, str, int, str | None, bytes | None]]:
+        """Every stored event of `stream` as stored: (position, stream, version, topic,
+        state bytes), by version."""
+        pos = self.position_column
+        sql = (f"SELECT {pos}, originator_id, originator_version, topic, state "
+               f"FROM {self.events_table} WHERE originator_id = ? ORDER BY originator_version")
+        return [(int(p), stream_text(s), int(v), t, None if b is None else bytes(b))
+                for p, s, v, t, b in self.rows(sql, (self.stream_param(stream),))]
+
+    def topic_states(self, topic: str) -> list[bytes]:
+        """The stored states of every event of `topic`, by position."""
+        pos = self.position_column
+        sql = f"SELECT state FROM {self.events_table} WHERE topic = ? ORDER BY {pos}"
+        return [bytes(row[0]) for row in self.rows(sql, (topic,)) if row[0] is not None]
+
+    def stream_links(self, stream: str) -> list[Link]:
+        sql = f"SELECT {LINK_COLUMNS} FROM {LINKS} WHERE stream = ? ORDER BY position"
+        return [Link(*row) for row in self.rows(sql, (stream,))]
+
+    def call_seals(self, call_id: str) -> list[RecordingSeal]:
+        sql = f"SELECT {SEAL_COLUMNS} FROM {RECORDINGS} WHERE call_id = ? ORDER BY seq"
+        return [RecordingSeal(*row) for row in self.rows(sql, (call_id,))]
 
     def links(self, after: int, limit: int) -> list[Link]:
         sql = (f"SELECT {LINK_COLUMNS} FROM {LINKS} WHERE position > ? "

@@ -21,3 +21,12 @@ class ChainMoved(ChainError):
 
 class DatabaseUnreachable(ChainError):
     """The database could not be reached or read. Retry later."""
+
+
+class SigningKeyInvalid(ChainError):
+    """The signing key (or a public key given to check a signature) is missing, unreadable
+    or not an Ed25519 key."""
+
+
+class BundleUnreadable(ChainError):
+    """An evidence bundle is not a readable zip archive."""

@@ -19,6 +19,12 @@ class Kind(StrEnum):
     AUDIO_MISSING = "audio_missing"
     MANIFEST_ALTERED = "manifest_altered"
     MANIFEST_MISSING = "manifest_missing"
+    # evidence bundles
+    FILE_ALTERED = "file_altered"  # a file's SHA-256 differs from the bundle's manifest
+    FILE_MISSING = "file_missing"  # a file the manifest lists is not in the bundle
+    FILE_EXTRA = "file_extra"  # a file in the bundle the manifest does not list
+    SIGNATURE_INVALID = "signature_invalid"  # the heads' signature does not verify
+    INCONSISTENT = "inconsistent"  # two files of the bundle disagree
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class Finding:
     recording: str | None = None
     call_id: str | None = None  # the call of the stream, when it is a call's
     org_id: str | None = None  # the organisation, when the stream is its policy
+    file: str | None = None  # the file of an evidence bundle
 
     def subject(self) -> str | None:
         if self.call_id is not None:
@@ -40,7 +47,7 @@ class Finding:
         return None
 
     def line(self) -> str:
-        where = []
+        where = [f"file {self.file}"] if self.file is not None else []
         if self.position is not None:
             where.append(f"position {self.position}")
         if self.stream is not None:
@@ -56,4 +63,4 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "position": self.position, "stream": self.stream,
                 "call_id": self.call_id, "org_id": self.org_id, "version": self.version,
-                "recording": self.recording, "detail": self.detail}
+                "recording": self.recording, "file": self.file, "detail": self.detail}

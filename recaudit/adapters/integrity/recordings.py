@@ -28,8 +28,18 @@ class RecordingFiles:
                  if (recording := layout.manifest_recording(key)) is not None]
         return sorted(found)
 
+    def of_call(self, org_id: str, call_id: str) -> list[RecordingKey]:
+        """The call's recordings with a manifest, by number."""
+        found = [recording for key in self.store.keys(f"{org_id}/{call_id}/")
+                 if (recording := layout.manifest_recording(key)) is not None]
+        return sorted(found, key=lambda recording: recording[2])
+
     def manifest(self, key: RecordingKey) -> bytes | None:
         return self.store.get(layout.manifest_key(*key))
+
+    def audio(self, key: RecordingKey) -> bytes | None:
+        pieces = self.store.stream(layout.wav_key(*key))
+        return None if pieces is None else b"".join(pieces)
 
     def audio_sha256(self, key: RecordingKey) -> str | None:
         pieces = self.store.stream(layout.wav_key(*key))

@@ -21,6 +21,7 @@ from recaudit.adapters.integrity.chain import (
     seal_recording,
 )
 from recaudit.adapters.integrity.database import ChainDatabase
+from recaudit.adapters.integrity.deleted import undeleted
 from recaudit.adapters.integrity.errors import ChainMoved
 from recaudit.adapters.integrity.recordings import (
     FinishedInbox,
@@ -118,6 +119,10 @@ class RecordingSealer:
         """(audio, manifest) digests, or None if the two disagree: that is left unsealed
         (and reported by verification) rather than sealed as if it were right."""
         manifest = self.files.manifest(key)
+        if manifest is not None and undeleted(manifest) is not None:
+            # Deleted before it was sealed: its record is the chained RecordingDeleted, and
+            # there is no audio left to seal (a sealed one keeps its seal).
+            return None
         audio = self.files.audio_sha256(key)
         if manifest is None or audio is None or claimed_sha256(manifest) != audio:
             if key not in self._refused:

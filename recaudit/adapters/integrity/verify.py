@@ -12,6 +12,8 @@ from typing import Any
 from recaudit.adapters.integrity.audiocheck import check_recordings
 from recaudit.adapters.integrity.chain import GENESIS
 from recaudit.adapters.integrity.database import ChainDatabase, paged
+from recaudit.adapters.integrity.deleted import TOPIC as DELETED_TOPIC
+from recaudit.adapters.integrity.deleted import DeletedRecording, deletions
 from recaudit.adapters.integrity.eventcheck import EventCheck
 from recaudit.adapters.integrity.findings import Finding, Kind
 from recaudit.adapters.integrity.head import ChainHead, check_head, current_head
@@ -29,6 +31,7 @@ class Report:
     unsealed_events: int = 0
     sealed_recordings: int = 0
     unsealed_recordings: int = 0
+    deleted: list[DeletedRecording] = field(default_factory=list)  # with a record: no finding
 
     @property
     def clean(self) -> bool:
@@ -39,13 +42,15 @@ class Report:
         return (f"{verdict}: {self.sealed_events} events sealed up to position "
                 f"{self.head.position} ({self.unsealed_events} after it not sealed yet), "
                 f"{self.sealed_recordings} recordings sealed "
-                f"({self.unsealed_recordings} not sealed yet)")
+                f"({self.unsealed_recordings} not sealed yet), {len(self.deleted)} "
+                "recordings deleted with a record")
 
     def to_json(self) -> dict[str, Any]:
         return {"clean": self.clean, "head": vars(self.head),
                 "sealed_events": self.sealed_events, "unsealed_events": self.unsealed_events,
                 "sealed_recordings": self.sealed_recordings,
                 "unsealed_recordings": self.unsealed_recordings,
+                "deleted_recordings": [d.to_json() for d in self.deleted],
                 "findings": [finding.to_json() for finding in self.findings]}
 
 
@@ -59,7 +64,9 @@ def verify(db: ChainDatabase, files: RecordingFiles | None,
         check = EventCheck()
         report.findings += check.run(paged(db.links, PAGE), paged(db.events, PAGE))
         report.sealed_events, report.unsealed_events = check.links.count, check.unsealed
-        audio, report.unsealed_recordings = check_recordings(seals, files)
+        deleted = deletions(db.topic_states(DELETED_TOPIC)) if files is not None else {}
+        report.deleted = [deleted[key] for key in sorted(deleted)]
+        audio, report.unsealed_recordings = check_recordings(seals, files, deleted)
         report.findings += audio
         if exported is not None:
             report.findings += check_head(exported, db, seals)
