@@ -47,6 +47,11 @@ def run_demo(args: argparse.Namespace) -> int:
         demo_lifecycle.print_set_up(demo_lifecycle.set_up(
             client, {m.value: org for m, org in ORGS.items()},
             example["call_id"] if example else None, example["org_id"] if example else ""))
+        if example is not None:
+            folder = (data_dir if data_dir is not None
+                      else Path(tempfile.mkdtemp(prefix="recaudit-demo-"))) / "evidence"
+            demo_lifecycle.print_bundle(
+                demo_lifecycle.export_bundle(client, example["call_id"], folder))
     return ExitCode.OK
 
 

@@ -1,10 +1,15 @@
-"""The demo's compliance part: a retention for every organisation, one legal hold."""
+"""The demo's compliance part: a retention for every organisation, one legal hold, and one
+evidence bundle exported and verified offline with the server's public key."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from recaudit.adapters.integrity.bundle.check import check_bundle
+from recaudit.adapters.integrity.signing import parse_public_key
 
 # Days of audio kept per mode's organisation (MiFID II keeps telephone records 5-7 years,
 # FINRA's taping rule 3, CFTC 1).
@@ -27,6 +32,30 @@ def set_up(client: httpx.Client, orgs: dict[str, str], held_call: str | None,
             "reason": "demo: a dispute about this call"}))
     return {"retention": {orgs[m]: d for m, d in RETENTION_DAYS.items() if m in orgs},
             "hold": hold}
+
+
+def export_bundle(client: httpx.Client, call_id: str, folder: Path) -> dict[str, Any]:
+    """Download the call's evidence bundle into `folder` and verify it offline, with the
+    public key the server publishes."""
+    answer = client.get(f"/calls/{call_id}/evidence")
+    if answer.status_code != 200:
+        raise SystemExit(f"recaudit demo: GET /calls/{call_id}/evidence answered "
+                         f"{answer.status_code}: {answer.text[:300]}")
+    key = client.get("/integrity/public-key")
+    folder.mkdir(parents=True, exist_ok=True)
+    bundle, pem = folder / f"evidence-{call_id}.zip", folder / "recaudit-public-key.pem"
+    bundle.write_bytes(answer.content)
+    pem.write_bytes(key.content)
+    report = check_bundle(bundle.read_bytes(),
+                          parse_public_key(key.content, "GET /integrity/public-key"))
+    return {"bundle": bundle, "key": pem, "clean": report.clean, "summary": report.summary()}
+
+
+def print_bundle(done: dict[str, Any]) -> None:
+    print(f"Evidence bundle: {done['bundle']} ({'verified' if done['clean'] else 'FAILED'}: "
+          f"{done['summary']})")
+    print(f"  check it yourself, offline: recaudit verify-bundle {done['bundle']} "
+          f"--public-key {done['key']}")
 
 
 def print_set_up(done: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -89,3 +90,37 @@ def on_a_terminal(args: list[str]) -> subprocess.CompletedProcess[str]:
     finally:
         os.close(secondary)
         os.close(primary)
+
+
+def test_the_demo_sets_retention_holds_a_call_and_exports_a_bundle_that_verifies(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    demo = subprocess.run([*DEMO, "--data-dir", str(data_dir)], env=env(),
+                          capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert demo.returncode == 0, demo.stderr
+    assert re.search(r"^Retention \(audio kept after a call ends\): org-always-on 2555 days",
+                     demo.stdout, re.MULTILINE), demo.stdout
+    held = re.search(r"^Legal hold (\S+) \(case \S+\) on call (\S+):", demo.stdout,
+                     re.MULTILINE)
+    shown = re.search(r"^  check it yourself, offline: recaudit verify-bundle (\S+) "
+                      r"--public-key (\S+)$", demo.stdout, re.MULTILINE)
+    assert held and shown, demo.stdout
+    bundle, key = Path(shown.group(1)), Path(shown.group(2))
+    assert bundle.parent.parent == data_dir and held.group(2) in bundle.name
+    # Checked again here, by the command a third party would run, in a folder of its own.
+    check = [sys.executable, "-m", "recaudit.cli", "verify-bundle", str(bundle),
+             "--public-key", str(key)]
+    clean = subprocess.run(check, env=env(), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["timeline.json"] = files["timeline.json"].replace(b'"recording"', b'"paused"', 1)
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    broken = subprocess.run(check, env=env(), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert broken.returncode == ExitCode.FAILED, broken.stdout
+    assert "timeline.json" in broken.stdout
