@@ -9,9 +9,12 @@ pairs must all be found in the real answer.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,19 +71,26 @@ def server(sqlite_backend: Backend) -> Iterator[BackgroundServer]:
 def test_the_session_has_steps(section: str) -> None:
     steps = session(section)
     assert len(steps) >= 6
-    assert all(cmd.startswith("curl ") and answer for cmd, answer in steps)
+    assert all(cmd.startswith(("curl ", "recaudit ")) and answer for cmd, answer in steps)
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_readme_session_answers_as_shown(server: BackgroundServer, section: str) -> None:
+def test_readme_session_answers_as_shown(server: BackgroundServer, section: str,
+                                         tmp_path: Path) -> None:
     if shutil.which("curl") is None:
         pytest.fail("curl is needed to run the README's session")
     host = server.url.removeprefix("http://")
     for command, expected in session(section):
+        if command.startswith("recaudit "):
+            run_recaudit(command, expected, tmp_path)
+            continue
         command = command.replace("localhost:8080", host)
         done = subprocess.run(f"{command} -w '\\n%{{http_code}}'", shell=True, check=True,
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, cwd=tmp_path)
         body, status = done.stdout.rsplit("\n", 1)
+        if " -o " in command:  # the answer went to a file: only its status is shown
+            assert status == expected.split()[0], f"{command}: {status}"
+            continue
         answer = json.loads(body)
         code = re.match(r"(\d{3}) ", expected)
         assert int(status) == (int(code.group(1)) if code else int(status) if int(status) < 300
@@ -88,3 +98,14 @@ def test_readme_session_answers_as_shown(server: BackgroundServer, section: str)
         for key, raw in PAIR.findall(expected):
             assert contains(answer, key, json.loads(raw)), (
                 f"{command}\nexpected {key}={raw} in {body}")
+
+
+def run_recaudit(command: str, expected: str, cwd: Path) -> None:
+    """A `recaudit` line of a session: run it in the session's folder; the answer shown is
+    the start of what it prints (up to a `...`)."""
+    done = subprocess.run([sys.executable, "-m", "recaudit.cli", *shlex.split(command)[1:]],
+                          capture_output=True, text=True, timeout=120, cwd=cwd,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith("RECAUDIT_")})
+    assert done.returncode == 0, f"{command}: {done.returncode} {done.stdout}{done.stderr}"
+    assert expected.split("...")[0].strip() in done.stdout, f"{command}: {done.stdout}"
