@@ -11,6 +11,7 @@ from pathlib import Path
 from recaudit.adapters.integrity.bundle import layout
 from recaudit.adapters.integrity.bundle.check import check_bundle
 from recaudit.adapters.integrity.signing import parse_public_key
+from recaudit.http.server import BackgroundServer
 from tests.evidence.conftest import Evidence
 from tests.evidence.kit import ERASED, KEPT, ROOT, unpack
 
@@ -82,3 +83,29 @@ def test_verify_reports_the_erasure_over_http_as_deleted(evidence: Evidence,
                           text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"deleted: recording org-ev/{ERASED}/1: erasure by admin at " in done.stdout
+
+
+def test_export_downloads_the_bundle_from_a_server(evidence: Evidence, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def export(call_id: str, url: str, out: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "recaudit.cli", "export", call_id,
+                               "--out", str(out), "--url", url], cwd=tmp_path,
+                              capture_output=True, text=True, env=env, timeout=120,
+                              check=False)
+
+    before = len(evidence_reads(evidence, ERASED))
+    with BackgroundServer(evidence.rig.backend.app) as server:
+        done = export(ERASED, server.url, tmp_path / "erased.zip")
+        assert done.returncode == 0, done.stdout + done.stderr
+        refused = export("no-such-call", server.url, tmp_path / "none.zip")
+        assert refused.returncode == 1 and "404 unknown_call" in refused.stderr
+        port = server.port
+    report = check_bundle((tmp_path / "erased.zip").read_bytes(),
+                          parse_public_key(evidence.public_key.read_bytes(), "key"))
+    assert report.clean and report.deleted == 1
+    assert len(evidence_reads(evidence, ERASED)) == before + 1
+    assert not (tmp_path / "none.zip").exists()
+    gone = export(ERASED, f"http://127.0.0.1:{port}", tmp_path / "late.zip")
+    assert gone.returncode == 2 and "cannot reach" in gone.stderr

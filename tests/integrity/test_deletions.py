@@ -107,3 +107,17 @@ def test_an_edited_record_accessed_event_is_a_finding(scene: Scene) -> None:
     scene.tamper.set_state(position, row.state.replace(b'"carol"', b'"mallory"'))
     assert [(f.kind.value, f.position) for f in scene.verify().findings] == [
         ("edited", position)]
+
+
+def test_a_deletion_the_segment_store_has_not_applied_yet_is_no_finding(scene: Scene) -> None:
+    """Between the stored RecordingDeleted and the segment store's erasure (a crash, or
+    just a moment), the files are still as they were: that converges, it is no finding."""
+    record_audio(scene.backend, ("audio-3",))
+    assert scene.backend.compliance is not None
+    for call_id in ("audio-3", "audio-1"):  # one never sealed, one sealed
+        scene.backend.compliance.delete_recording(call_id, 1, by="compliance-officer",
+                                                  reason=DeletionReason.ERASURE)
+        assert (folder(scene, call_id) / "recording.wav").exists()
+    report = scene.verify()
+    assert report.clean, [f.line() for f in report.findings]
+    assert {"audio-1", "audio-3"} <= {d.call_id for d in report.deleted}

@@ -22,7 +22,7 @@ from domain.clock import iso_millis
 from domain.ids import call_stream_id
 from recaudit.adapters.integrity.chain import RecordingKey, RecordingSeal
 from recaudit.adapters.integrity.findings import Finding, Kind
-from recaudit.adapters.integrity.recordings import describe, sha256_of
+from recaudit.adapters.integrity.recordings import claimed_sha256, describe, sha256_of
 
 TOPIC = Call.RecordingDeleted.TOPIC
 DELETED, CLOSED = "deleted", "closed"
@@ -121,6 +121,8 @@ def _manifest(deleted: DeletedRecording, seal: RecordingSeal | None, manifest: b
     if seal is not None and sha256_of(manifest) == seal.manifest_sha256:
         return []  # the segment store has not rewritten it yet
     before = undeleted(manifest)
+    if before is None and seal is None and claimed_sha256(manifest) == deleted.sha256:
+        return []  # not rewritten yet, and never sealed: it names the audio deleted
     if before is None:
         return [Finding(Kind.MANIFEST_ALTERED, "deleted, and its manifest does not say so",
                         recording=where)]

@@ -104,6 +104,9 @@ def _sealed(number: int, seal: RecordingSeal, manifest: bytes | None,
         found.append(Finding(Kind.AUDIO_ALTERED, f"the audio hashes to {audio}, sealed as "
                              f"{seal.audio_sha256}", file=layout.wav_path(number),
                              recording=where))
+    elif manifest is not None and claimed_sha256(manifest) != audio:
+        found.append(Finding(Kind.MANIFEST_ALTERED, "the manifest's sha256 is not the "
+                             "audio's", file=layout.manifest_path(number), recording=where))
     return found
 
 
