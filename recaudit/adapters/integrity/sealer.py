@@ -18,6 +18,7 @@ from recaudit.adapters.integrity.database import ChainDatabase
 from recaudit.adapters.integrity.head import ChainHead, current_head
 from recaudit.adapters.integrity.recordings import FinishedInbox, RecordingFiles
 from recaudit.adapters.integrity.sealing import RecordingSealer, seal_events
+from recaudit.core.rounds import Rounds
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -40,8 +41,7 @@ class Sealer:
         self.batch = batch
         self.clock = clock
         self._db: ChainDatabase | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Rounds("sealer", self._round, interval)
         self._lock = threading.Lock()
 
     def seal_once(self) -> SealSummary:
@@ -54,17 +54,12 @@ class Sealer:
             return SealSummary(events, recordings, current_head(db))
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="sealer", daemon=True)
-            self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
         """Stop the thread, seal what is left, close the connection."""
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._rounds.running:
+            self._rounds.stop()
             self._round()
         self.close()
 
@@ -73,11 +68,6 @@ class Sealer:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._round()
-            self._stop.wait(self.interval)
 
     def _round(self) -> None:
         try:
