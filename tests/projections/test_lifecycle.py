@@ -216,3 +216,38 @@ def test_an_unknown_legal_hold_value_is_refused(lifecycle_backend: Backend) -> N
     assert answer.status_code == 422
     error = answer.json()["error"]
     assert error["code"] == "invalid_request" and "legal_hold" in error["message"]
+
+
+def test_the_lifecycle_queries_through_the_server(lifecycle_backend: Backend) -> None:
+    """`GET /analytics/{name}` answers the same rows; bad parameters are refused, naming
+    them, and change nothing (running a query records no read)."""
+    caught_up(lifecycle_backend)
+    http = TestClient(lifecycle_backend.app)
+    week = {k: v.isoformat() for k, v in WEEK.items()}
+    asked: dict[queries.AnalystQuery, dict[str, str]] = {
+        queries.RECORDINGS_DELETED: week,
+        queries.ACTIVE_HOLDS: {},
+        queries.ACCESSES_OF_CALL: {"call_id": "life-erased"},
+        queries.ACCESSES_OF_AGENT: {"agent_id": "ann", **week},
+    }
+    head = lifecycle_backend.store.head()
+    for query, params in asked.items():
+        answer = http.get(f"/analytics/{query.name}", params=params)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        typed = {k: WEEK.get(k, v) for k, v in params.items()}
+        rows = run(lifecycle_backend, query, **typed)
+        assert len(body["rows"]) == len(rows) > 0, query.name
+        assert body["columns"] == list(rows[0])
+    for name, params, fields in [
+        ("accesses_of_agent", week, ["agent_id"]),
+        ("accesses_of_call", {"call_id": "c 1"}, ["call_id"]),
+        ("recordings_deleted", {"from_day": "yesterday", "to_day": week["to_day"]},
+         ["from_day"]),
+        ("active_holds", {"org_id": "org-life"}, ["org_id"]),
+    ]:
+        answer = http.get(f"/analytics/{name}", params=params)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "invalid_request"
+        assert answer.json()["error"]["fields"] == fields
+    assert lifecycle_backend.store.head() == head
