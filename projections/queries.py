@@ -30,18 +30,22 @@ WHERE call_id = {call_id:String}
 # 1970). One row more than the page is read, to know whether another page follows.
 # `agent_id` lists the calls the agent has had, now or before a transfer (`agents` only
 # grows, so the filter is safe under FINAL). `on_hold` is computed at read time from the
-# holds in `events` that were placed and not released (`ACTIVE_HOLDS`): a call is held by
-# an active hold of its organisation on its id, on an agent who had it, or on every call.
+# holds in `events` placed and not released, gathered in one scan of the policy stream
+# into three arrays: organisations held whole, calls held, (org, agent) pairs held. A call
+# is held by an active hold of its organisation on its id, on an agent who had it, or on
+# every call. No FINAL there: a row stored twice changes neither `any` nor `countIf > 0`.
 CALL_SUMMARIES = """
 WITH (
     SELECT (groupArrayIf(org_id, call_id IS NULL AND agent_id IS NULL),
             groupArrayIf(assumeNotNull(call_id), call_id IS NOT NULL),
             groupArrayIf((org_id, assumeNotNull(agent_id)), agent_id IS NOT NULL))
-    FROM {db:Identifier}.events FINAL
-    WHERE stream = 'policy' AND type = 'LegalHoldPlaced'
-      AND assumeNotNull(hold_id) NOT IN (
-          SELECT assumeNotNull(hold_id) FROM {db:Identifier}.events FINAL
-          WHERE stream = 'policy' AND type = 'LegalHoldReleased')
+    FROM (
+        SELECT any(org_id) AS org_id, any(call_id) AS call_id, any(agent_id) AS agent_id
+        FROM {db:Identifier}.events
+        WHERE stream = 'policy' AND type IN ('LegalHoldPlaced', 'LegalHoldReleased')
+        GROUP BY hold_id
+        HAVING countIf(type = 'LegalHoldReleased') = 0
+    )
 ) AS holds
 SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
        recording_ms, paused_ms, off_ms, refusals, longest_pause_ms,
