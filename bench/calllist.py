@@ -5,8 +5,9 @@ Part of `python -m bench.projections` (after the rebuild, on its tables): legal 
 added to `events` as the projection stores them (on calls, on agents, on one whole
 organisation, some released again), then first pages of `GET /calls`'s query are timed,
 unfiltered and with `legal_hold=true`, both with `queries.CALL_SUMMARIES` and with a
-baseline that is the same query reading `calls.legal_hold` instead (the list as it was
-before holds existed: no subquery).
+baseline: the same query reading `calls.legal_hold` instead (no subquery), on a copy of the
+`calls` table whose column holds the very flag computed (what a consumer that kept the flag
+up to date would store). Both must answer the same rows; the run checks it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,29 @@ _HOLDS = re.compile(r"WITH \(.*?\) AS holds\n", re.S)
 _ON_HOLD = re.compile(r"has\(holds\.1.*?AS on_hold", re.S)
 
 
+def _parts() -> tuple[str, str]:
+    """The WITH clause of `CALL_SUMMARIES` gathering the holds, and its `on_hold` column."""
+    holds, on_hold = _HOLDS.search(queries.CALL_SUMMARIES), _ON_HOLD.search(
+        queries.CALL_SUMMARIES)
+    if holds is None or on_hold is None:
+        raise RuntimeError("CALL_SUMMARIES changed shape: update bench/calllist.py")
+    return holds.group(0), on_hold.group(0).removesuffix(" AS on_hold")
+
+
 def baseline_sql() -> str:
     """`CALL_SUMMARIES` without the holds: the stored column read as `on_hold`."""
-    sql, found = _HOLDS.subn("", queries.CALL_SUMMARIES)
-    sql, replaced = _ON_HOLD.subn("legal_hold AS on_hold", sql)
-    if (found, replaced) != (1, 1):
-        raise RuntimeError("CALL_SUMMARIES changed shape: update bench/calllist.py")
-    return sql
+    holds, on_hold = _parts()
+    return queries.CALL_SUMMARIES.replace(holds, "").replace(on_hold, "legal_hold")
+
+
+def store_flags(client: Client, database: str, baseline: str) -> None:
+    """`baseline`'s `calls`: the rows of `database`'s, with `legal_hold` as computed."""
+    holds, on_hold = _parts()
+    client.command(f"TRUNCATE TABLE {baseline}.calls")
+    client.command(
+        f"INSERT INTO {baseline}.calls {holds}"
+        f"SELECT * REPLACE ({on_hold} AS legal_hold) FROM {database}.calls FINAL"
+        .replace("{db:Identifier}", database))
 
 
 def add_holds(client: Client, database: str, count: int, seed: int) -> dict[str, int]:
@@ -89,17 +106,27 @@ def page_latency(client: Client, database: str, sql: str, query: CallQuery,
     return sorted(latencies)
 
 
-def measure(client: Client, database: str, holds: int, repeats: int,
+def measure(client: Client, database: str, baseline: str, holds: int, repeats: int,
             seed: int) -> dict[str, Any]:
+    """`baseline`: a database with the same tables (its `calls` is replaced)."""
     added = add_holds(client, database, holds, seed)
+    store_flags(client, database, baseline)
     held = client.query(queries.CALL_SUMMARIES.replace("LIMIT {rows:UInt32}", ""),
                         parameters={"db": database, **call_parameters(
                             CallQuery(legal_hold=True, limit=1))}).result_rows
     figures: dict[str, Any] = {**added, "held_calls": len(held), "repeats": repeats}
     for name, query in (("page", CallQuery()), ("held_page", CallQuery(legal_hold=True))):
+        computed = _page(client, database, queries.CALL_SUMMARIES, query)
+        if computed != _page(client, baseline, baseline_sql(), query) or not computed:
+            raise RuntimeError(f"the {name} differs between computed and stored flags")
         figures[name] = {
             "computed_ms": page_latency(client, database, queries.CALL_SUMMARIES, query,
                                         repeats),
-            "stored_ms": page_latency(client, database, baseline_sql(), query, repeats),
+            "stored_ms": page_latency(client, baseline, baseline_sql(), query, repeats),
         }
     return figures
+
+
+def _page(client: Client, database: str, sql: str, query: CallQuery) -> list[tuple[Any, ...]]:
+    parameters = {"db": database, **call_parameters(query)}
+    return [tuple(row) for row in client.query(sql, parameters=parameters).result_rows]

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         prepare(client)
         figures = rebuild(client, args.events, args.seed, args.batch)
         latencies = timeline_latency(client, figures.pop("calls_list"), args.queries, args.seed)
-        figures["call_list"] = calllist.measure(client, DATABASE, args.holds,
+        figures["call_list"] = calllist.measure(client, DATABASE, RAW_DATABASE, args.holds,
                                                 args.list_queries, args.seed)
     finally:
         client.close()
