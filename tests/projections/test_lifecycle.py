@@ -251,3 +251,28 @@ def test_the_lifecycle_queries_through_the_server(lifecycle_backend: Backend) ->
         assert answer.json()["error"]["code"] == "invalid_request"
         assert answer.json()["error"]["fields"] == fields
     assert lifecycle_backend.store.head() == head
+
+
+def test_an_erasure_during_the_call_changes_no_interval(lifecycle_backend: Backend) -> None:
+    """A stopped recording erased while its call goes on: the projection's timeline stays the
+    domain's, and the call's later events still apply (the deletion took a call version)."""
+    backend = lifecycle_backend
+    service, compliance, desk = backend.service, backend.compliance, backend.segments
+    assert compliance is not None and desk is not None
+    service.set_policy("org-uis", mode=Mode.ON_DEMAND_UIS, changed_by="admin")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    service.start_call(call_id="mid", org_id="org-uis", agent_id="ann", direction="inbound",
+                       at=start)
+    service.command("mid", Command.START, by="ann", at=start + timedelta(seconds=1))
+    desk.ingest("mid", start + timedelta(seconds=1), 8000, b"\x01\x00" * 8000)
+    service.command("mid", Command.STOP, by="ann", at=start + timedelta(seconds=3))
+    wait_written(backend, "mid")
+    compliance.delete_recording("mid", 1, by="admin", reason=DeletionReason.ERASURE)
+    service.command("mid", Command.START, by="ann", at=start + timedelta(seconds=5))
+    service.command("mid", Command.END, by="ann", at=start + timedelta(seconds=9))
+    caught_up(backend)
+    assert backend.projections is not None
+    projected = backend.projections.reader.timeline("mid")
+    assert projected.to_json() == service.timeline("mid").to_json()
+    kinds = [e.type for e in published(backend.store) if e.key == "mid"]
+    assert kinds[kinds.index("RecordingDeleted") + 1:] == ["RecordingStarted", "CallEnded"]
