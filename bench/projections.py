@@ -13,6 +13,9 @@ What is measured, in one run on the embedded engine (chdb):
    into identical tables of another database; that time is the baseline ("the same rows
    inserted by a bare client").
 3. timeline: `GET /calls/{id}/timeline`'s read path (query + TimelineView) for random calls.
+4. list of calls: first pages of `GET /calls`'s query with `legal_hold` computed from legal
+   holds added to `events`, against the same page reading the stored column
+   (`bench/calllist.py`).
 Targets (printed, never asserted): rebuild <= 30 s for 1M events, rebuild rate >= 0.5 of
 the raw rate, timeline p99 <= 10 ms.
 """
@@ -34,7 +37,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from bench import eventgen
+from bench import calllist, eventgen
 from bench.verdict import verdict
 from domain.published import PublishedEvent
 from projections import engine, schema
@@ -162,8 +165,22 @@ def report(figures: dict[str, Any]) -> str:
         f"timeline of one call ({figures['queries']} random calls): p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms, mean {figures['mean_ms']:.2f} ms  "
         f"[target p99 <= {TARGET_P99_MS:g} ms: {verdict(p99 <= TARGET_P99_MS)}]",
+        *list_lines(figures["call_list"]),
         "not measured here: reading and decoding the event store during a real rebuild",
     ])
+
+
+def list_lines(figures: dict[str, Any]) -> list[str]:
+    lines = [f"list of calls, first page of 50 ({figures['repeats']} reads each), with "
+             f"{figures['holds']} legal holds ({figures['released']} released; "
+             f"{figures['held_calls']:,} calls on hold):"]
+    for name, title in (("page", "unfiltered"), ("held_page", "legal_hold=true")):
+        computed, stored = figures[name]["computed_ms"], figures[name]["stored_ms"]
+        lines.append(
+            f"  {title}: legal_hold computed from the holds p50 {percentile(computed, 0.5):.2f}"
+            f" ms, p99 {percentile(computed, 0.99):.2f} ms; baseline, the stored column, p50 "
+            f"{percentile(stored, 0.5):.2f} ms, p99 {percentile(stored, 0.99):.2f} ms")
+    return lines
 
 
 def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
@@ -173,6 +190,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         prepare(client)
         figures = rebuild(client, args.events, args.seed, args.batch)
         latencies = timeline_latency(client, figures.pop("calls_list"), args.queries, args.seed)
+        figures["call_list"] = calllist.measure(client, DATABASE, RAW_DATABASE, args.holds,
+                                                args.list_queries, args.seed)
     finally:
         client.close()
     return figures | {
@@ -189,12 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=REBUILD_BATCH,
                         help="events per rebuild batch (default: what the rebuild command reads)")
     parser.add_argument("--queries", type=int, default=1000, help="timeline reads to time")
+    parser.add_argument("--holds", type=int, default=200,
+                        help="legal holds added before the list of calls is timed")
+    parser.add_argument("--list-queries", type=int, default=200,
+                        help="reads of each page of the list of calls to time")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--validate-calls", type=int, default=40)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.events < 10:
         parser.error("--events must be at least 10")
+    if args.holds < 1 or args.list_queries < 1:
+        parser.error("--holds and --list-queries must be at least 1")
     data_dir = Path(tempfile.mkdtemp(prefix="recaudit-bench-ch-"))
     try:
         figures = run(args, data_dir)

@@ -29,10 +29,28 @@ WHERE call_id = {call_id:String}
 # are bound as epoch milliseconds (`from_ms` is 0 when not asked: no call starts before
 # 1970). One row more than the page is read, to know whether another page follows.
 # `agent_id` lists the calls the agent has had, now or before a transfer (`agents` only
-# grows, so the filter is safe under FINAL).
+# grows, so the filter is safe under FINAL). `on_hold` is computed at read time from the
+# holds in `events` placed and not released, gathered in one scan of the policy stream
+# into three arrays: organisations held whole, calls held, (org, agent) pairs held. A call
+# is held by an active hold of its organisation on its id, on an agent who had it, or on
+# every call. No FINAL there: a row stored twice changes neither `any` nor `countIf > 0`.
 CALL_SUMMARIES = """
+WITH (
+    SELECT (groupArrayIf(org_id, call_id IS NULL AND agent_id IS NULL),
+            groupArrayIf(assumeNotNull(call_id), call_id IS NOT NULL),
+            groupArrayIf((org_id, assumeNotNull(agent_id)), agent_id IS NOT NULL))
+    FROM (
+        SELECT any(org_id) AS org_id, any(call_id) AS call_id, any(agent_id) AS agent_id
+        FROM {db:Identifier}.events
+        WHERE stream = 'policy' AND type IN ('LegalHoldPlaced', 'LegalHoldReleased')
+        GROUP BY hold_id
+        HAVING countIf(type = 'LegalHoldReleased') = 0
+    )
+) AS holds
 SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
-       recording_ms, paused_ms, off_ms, refusals, longest_pause_ms, legal_hold,
+       recording_ms, paused_ms, off_ms, refusals, longest_pause_ms,
+       has(holds.1, org_id) OR has(holds.2, call_id)
+           OR hasAny(holds.3, arrayMap(agent -> (org_id, agent), agents)) AS on_hold,
        toUnixTimestamp64Milli(started_at) AS started_ms
 FROM {db:Identifier}.calls FINAL
 WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
@@ -45,7 +63,7 @@ WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
   AND startsWith(call_id, {prefix:String})
   AND ({refused:Nullable(Bool)} IS NULL OR (refusals > 0) = {refused:Nullable(Bool)})
   AND longest_pause_ms >= {min_pause_ms:Int64}
-  AND ({legal_hold:Nullable(Bool)} IS NULL OR legal_hold = {legal_hold:Nullable(Bool)})
+  AND ({legal_hold:Nullable(Bool)} IS NULL OR on_hold = {legal_hold:Nullable(Bool)})
   AND ({after_ms:Nullable(Int64)} IS NULL
        OR (started_at, call_id) < (fromUnixTimestamp64Milli({after_at:Int64}, 'UTC'),
                                    {after_id:String}))
@@ -89,7 +107,7 @@ class Parameter:
     """A parameter of an analyst query: its name, what kind of value, and what it means.
 
     Kinds: `date` (YYYY-MM-DD), `seconds` (a whole number of seconds, 0 to 2**32-1), `id`
-    (a call id) and `time` (RFC 3339 with an offset). Callers check values before binding.
+    (a call or agent id) and `time` (RFC 3339 with an offset). Callers check values before binding.
     """
 
     name: str
@@ -201,6 +219,70 @@ ORDER BY org_id, agent_id, day
      Parameter("to_day", "date", "the last day (UTC), included")),
 )
 
+RECORDINGS_DELETED = AnalystQuery(
+    "recordings_deleted",
+    "Recordings deleted per organisation and reason per day",
+    """
+SELECT org_id, reason, toDate(at) AS day, count() AS deleted
+FROM {db:Identifier}.events FINAL
+WHERE type = 'RecordingDeleted'
+  AND day BETWEEN {from_day:Date} AND {to_day:Date}
+GROUP BY org_id, reason, day
+ORDER BY org_id, reason, day
+""",
+    (Parameter("from_day", "date", "the first day (UTC)"),
+     Parameter("to_day", "date", "the last day (UTC), included")),
+)
+
+ACTIVE_HOLDS = AnalystQuery(
+    "active_holds",
+    "Legal holds active now, per organisation",
+    """
+SELECT org_id, hold_id,
+       multiIf(call_id IS NOT NULL, 'call', agent_id IS NOT NULL, 'agent', 'org') AS scope,
+       call_id, agent_id, `case`, by AS placed_by, at AS placed_at
+FROM {db:Identifier}.events FINAL
+WHERE stream = 'policy' AND type = 'LegalHoldPlaced'
+  AND assumeNotNull(hold_id) NOT IN (
+      SELECT assumeNotNull(hold_id) FROM {db:Identifier}.events FINAL
+      WHERE stream = 'policy' AND type = 'LegalHoldReleased')
+ORDER BY org_id, version
+""",
+)
+
+ACCESSES_OF_CALL = AnalystQuery(
+    "accesses_of_call",
+    "Who read the record of call X, per day",
+    """
+SELECT toDate(at) AS day, by, role, what, count() AS reads
+FROM {db:Identifier}.events FINAL
+WHERE stream = 'access' AND key = {call_id:String}
+GROUP BY day, by, role, what
+ORDER BY day, by, role, what
+""",
+    (Parameter("call_id", "id", "the call"),),
+)
+
+ACCESSES_OF_AGENT = AnalystQuery(
+    "accesses_of_agent",
+    "Who read the records of agent X's calls, per day",
+    """
+SELECT toDate(a.at) AS day, a.org_id AS org_id, a.by AS by, a.role AS role,
+       a.what AS what, count() AS reads, uniqExact(a.key) AS calls
+FROM {db:Identifier}.events AS a FINAL
+WHERE a.stream = 'access'
+  AND a.key IN (SELECT call_id FROM {db:Identifier}.calls FINAL
+                WHERE has(agents, {agent_id:String}))
+  AND day BETWEEN {from_day:Date} AND {to_day:Date}
+GROUP BY day, org_id, by, role, what
+ORDER BY day, org_id, by, role, what
+""",
+    (Parameter("agent_id", "id", "the agent (every call they had, before or after a "
+                                  "transfer)"),
+     Parameter("from_day", "date", "the first day (UTC)"),
+     Parameter("to_day", "date", "the last day (UTC), included")),
+)
+
 ANALYST_QUERIES = (
     SECONDS_PER_AGENT_PER_DAY,
     LONG_PAUSES,
@@ -208,6 +290,10 @@ ANALYST_QUERIES = (
     REFUSALS_BY_CODE_AND_MODE,
     STATE_AT,
     AUTO_RESUMED_PAUSES,
+    RECORDINGS_DELETED,
+    ACTIVE_HOLDS,
+    ACCESSES_OF_CALL,
+    ACCESSES_OF_AGENT,
 )
 
 

@@ -206,5 +206,5 @@ def summary_of(row: dict[str, Any]) -> CallSummary:
         started_at=aware(row["started_at"]), ended_at=aware(ended) if ended else None,
         recording_ms=int(row["recording_ms"]), paused_ms=int(row["paused_ms"]),
         off_ms=int(row["off_ms"]), refusals=int(row["refusals"]),
-        longest_pause_ms=int(row["longest_pause_ms"]), legal_hold=bool(row["legal_hold"]),
+        longest_pause_ms=int(row["longest_pause_ms"]), legal_hold=bool(row["on_hold"]),
     )

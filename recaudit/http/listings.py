@@ -47,7 +47,10 @@ class CallFilters(Strict):
                                                    "false: only calls without")
     min_pause_ms: int | None = Field(None, ge=0, le=2**62,
                                      description="only calls with a pause at least this long")
-    legal_hold: bool | None = Field(None, description="no call is on hold yet: true lists none")
+    legal_hold: bool | None = Field(
+        None, description="true: only calls under an active legal hold (on the call, on an "
+                          "agent who had it, or on its whole organisation); false: only "
+                          "calls under none")
     after: Annotated[str | None, AfterValidator(_check_cursor)] = Field(
         None, max_length=400, description="the `next` cursor of the previous page")
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="calls per page")

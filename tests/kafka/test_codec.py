@@ -31,6 +31,7 @@ from recaudit.bootstrap import build
 from recaudit.core.service import RecordingService
 from recaudit.settings import Settings
 from schemas import parsing_fingerprint
+from tests.lifecycle_events import drive_lifecycle
 
 codec = Codec.from_package()
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -87,9 +88,13 @@ def drive_every_mode(service: RecordingService) -> None:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> list[PublishedEvent]:
-    backend = build(Settings.from_env({}, data_dir=tmp_path_factory.mktemp("codec")))
+    settings = Settings.from_env({"RECAUDIT_AUDIO_LATENESS_MS": "200"},
+                                 data_dir=tmp_path_factory.mktemp("codec"))
+    backend = build(settings)
+    backend.start()  # the segment store must apply calls before their audio is deleted
     try:
         drive_every_mode(backend.service)
+        drive_lifecycle(backend)
         events, _ = LocalFeed(backend.store).read(0, 1000)
     finally:
         backend.close()
@@ -108,12 +113,18 @@ def test_the_scenario_covers_every_type_value_and_null(published: list[Published
     assert {e.type for e in published} == set(EVENT_TYPES)
     rejected = [e.fields for e in published if e.type == "CommandRejected"]
     assert {r["code"] for r in rejected} == {
-        "call_ended", "not_permitted", "invalid_state", "out_of_order", "future_timestamp"
+        "call_ended", "not_permitted", "invalid_state", "out_of_order", "future_timestamp",
+        "legal_hold",
     }
     assert "start_call" in {r["command"] for r in rejected}
+    assert ("delete", "legal_hold") in {(r["command"], r["code"]) for r in rejected}
     for event_type, name in [("PolicySet", "agent_id"), ("PolicySet", "reason"),
                              ("CallEnded", "recording_no"), ("CommandRejected", "command_id"),
-                             ("RecordingPaused", "command_id")]:
+                             ("RecordingPaused", "command_id"), ("RetentionSet", "audio_days"),
+                             ("RetentionSet", "reason"), ("LegalHoldPlaced", "call_id"),
+                             ("LegalHoldPlaced", "agent_id"), ("LegalHoldPlaced", "reason"),
+                             ("RecordAccessed", "recording_no"),
+                             ("RecordAccessed", "role")]:
         values = [e.fields[name] for e in published if e.type == event_type]
         assert None in values and any(v is not None for v in values), (event_type, name)
 

@@ -13,8 +13,10 @@ import fastavro
 import pytest
 
 import schemas
+from domain.lifecycle import DELETE_COMMAND, LEGAL_HOLD, DeletionReason, ReadKind
 from domain.published import EVENT_TYPES, FIELDS, PublishedEvent
 from domain.rules import CallState, Command, Mode, PauseBehavior, Refusal
+from recaudit.access.tokens import Role
 from recaudit.adapters.kafka.codec import (
     ENVELOPE,
     Codec,
@@ -49,6 +51,15 @@ V2_FINGERPRINTS = V1_FINGERPRINTS | {
     "RecordingResumed": "be44b55664e6a517",
     "PolicyOverrideRemoved": "cc5e85f34cfb8e61",
     "CallTransferred": "ec345b6580770bc8",
+}
+# The third: the compliance lifecycle's five new types; every other type is as in v2 (the
+# docs of CommandRejected name the refused deletion, which changes no fingerprint).
+V3_FINGERPRINTS = V2_FINGERPRINTS | {
+    "RecordingDeleted": "98a2957ffd248daf",
+    "RetentionSet": "3bae2b1cc516b5d0",
+    "LegalHoldPlaced": "a8fe93939be48506",
+    "LegalHoldReleased": "621567aa1f7a0e28",
+    "RecordAccessed": "bfb7a1e78e8a04d3",
 }
 
 # -- the compatibility checker ---------------------------------------------------------------
@@ -156,9 +167,10 @@ def compatibility_problems(old: SchemaSet, new: SchemaSet) -> list[str]:
 
 
 @pytest.mark.parametrize(("version", "fingerprints"), [("v1", V1_FINGERPRINTS),
-                                                       ("v2", V2_FINGERPRINTS)])
+                                                       ("v2", V2_FINGERPRINTS),
+                                                       ("v3", V3_FINGERPRINTS)])
 def test_every_release_is_kept(version: str, fingerprints: dict[str, str]) -> None:
-    assert schemas.released_versions()[:2] == ["v1", "v2"]
+    assert schemas.released_versions()[:3] == ["v1", "v2", "v3"]
     released = schemas.released(version)
     assert {t: parsing_fingerprint(s).hex() for t, s in released.items()} == fingerprints
 
@@ -327,8 +339,14 @@ DOCUMENTED_VALUES = {
     "direction": ["inbound", "outbound"],
     "state_before": [s.value for s in CallState if s is not CallState.ENDED],
     "state": [s.value for s in CallState],
-    "command": [c.value for c in Command],
-    "code": [r.value for r in Refusal],
+    "command": [c.value for c in Command] + [DELETE_COMMAND],
+    "code": [r.value for r in Refusal] + [LEGAL_HOLD],
+}
+# Value sets whose field name means free text elsewhere (`reason`), or that may be null.
+DOCUMENTED_VALUES_OF_TYPE = {
+    ("RecordingDeleted", "reason"): [r.value for r in DeletionReason],
+    ("RecordAccessed", "what"): [k.value for k in ReadKind],
+    ("RecordAccessed", "role"): [r.value for r in Role],
 }
 
 
@@ -378,3 +396,14 @@ def test_value_sets_are_plain_strings_listing_every_domain_value() -> None:
                 missing = [v for v in DOCUMENTED_VALUES[entry["name"]] if v not in words]
                 assert missing == [], f"{event_type}.{entry['name']} doc lacks {missing}"
 
+
+
+@pytest.mark.parametrize(("event_type", "name"), DOCUMENTED_VALUES_OF_TYPE,
+                         ids=[f"{t}.{n}" for t, n in DOCUMENTED_VALUES_OF_TYPE])
+def test_value_sets_of_the_lifecycle_types_list_every_domain_value(event_type: str,
+                                                                  name: str) -> None:
+    entry = field(schemas.current()[event_type], name)
+    assert entry["type"] in ("string", ["null", "string"])
+    words = set(re.findall(r"[a-z_]+", entry["doc"]))
+    missing = [v for v in DOCUMENTED_VALUES_OF_TYPE[(event_type, name)] if v not in words]
+    assert missing == [], f"{event_type}.{name} doc lacks {missing}"

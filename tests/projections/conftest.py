@@ -51,3 +51,21 @@ def ch_backend(ch_settings: Settings, ch_client: Client) -> Iterator[Backend]:
     backend = build(ch_settings, clickhouse=ch_client)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def lifecycle_backend(ch_settings: Settings, ch_client: Client) -> Iterator[Backend]:
+    """Started (the segment store applies calls before their audio is deleted), with every
+    lifecycle event stored: see `tests.lifecycle_events.drive_lifecycle`."""
+    from dataclasses import replace
+
+    from tests.lifecycle_events import drive_lifecycle
+
+    backend = build(replace(ch_settings, audio_lateness_ms=200, projection_linger_ms=0),
+                    clickhouse=ch_client)
+    backend.start()
+    try:
+        drive_lifecycle(backend)
+        yield backend
+    finally:
+        backend.close()

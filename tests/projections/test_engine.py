@@ -133,6 +133,9 @@ def test_migration_8_upgrades_a_calls_table_holding_rows(ch_client: Client,
     # Migration 9 (transfers): the row made before it had one agent, and is listed by it.
     with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:9]):
         assert migrate(ch_client, ch_database) == [9]
+    # The list reads the legal holds from `events` (their columns come with migration 11).
+    with mock.patch.object(schema, "MIGRATIONS", schema.MIGRATIONS[:11]):
+        assert migrate(ch_client, ch_database) == [10, 11]
     reader9 = ClickHouseTimelineReader(lambda: ch_client, ch_database)
     assert [c.call_id for c in reader9.calls(CallQuery(agent_id="bob")).calls] == ["old"]
     assert reader9.calls(CallQuery(agent_id="amy")).calls == ()

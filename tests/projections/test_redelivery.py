@@ -14,7 +14,7 @@ from domain.rules import Mode
 from projections.consumer import ProjectionConsumer
 from projections.schema import migrate
 from projections.tables import Tables
-from recaudit.bootstrap import build
+from recaudit.bootstrap import Backend, build
 from recaudit.settings import Settings
 from tests.projections.helpers import (
     play_random,
@@ -150,3 +150,23 @@ def test_state_is_recovered_from_clickhouse_after_a_restart(
     assert fresh.resume_position() == events[half - 1].position
     deliver(fresh, events[half:], [5] * (len(events) // 5))
     assert snapshot(ch_client, restarted.database) == snapshot(ch_client, reference.database)
+
+
+def test_lifecycle_events_delivered_again_after_restarts_are_stored_once(
+        lifecycle_backend: Backend, databases: Any, ch_client: Client) -> None:
+    """Deletions, holds and reads (whose access logs' versions are kept under their own key)
+    re-delivered across restarts of the consumer write nothing more."""
+    events = published(lifecycle_backend.store)
+    once = databases("life_once")
+    deliver(ProjectionConsumer(once), events, [])
+    again = databases("life_again")
+    rng = random.Random(12)
+    start = 0
+    while start < len(events):
+        size = rng.randint(1, 5)
+        consumer = ProjectionConsumer(again)  # a restart before every batch
+        consumer.apply(events[max(0, start - 4):start + size])  # overlapping re-delivery
+        start += size
+    ProjectionConsumer(again).apply(events)  # everything again, from the top
+    assert snapshot(ch_client, again.database) == snapshot(ch_client, once.database)
+    assert raw_count(ch_client, again.database, "events") == len(events)
