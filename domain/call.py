@@ -209,17 +209,19 @@ class Call(StreamAggregate):
 
     class RecordingDeleted(CallEvent):
         """A recording's audio was deleted (by retention or on request); `sha256` is the
-        digest of the audio file deleted (None: no file was ever written)."""
+        digest of the audio file deleted (None: no file was ever written); `note` the reason
+        given in words (an erasure's; None for retention)."""
 
         TOPIC = "recaudit.call.RecordingDeleted"
         recording_no: int
         reason: str
         sha256: str | None
+        note: str | None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.deleted[self.recording_no] = Deletion(
                 recording_no=self.recording_no, reason=DeletionReason(self.reason),
-                by=self.by, at=self.at, sha256=self.sha256,
+                by=self.by, at=self.at, sha256=self.sha256, note=self.note,
             )
 
     def __init__(
@@ -451,14 +453,16 @@ class Call(StreamAggregate):
         return self.deleted.get(recording_no)
 
     def delete_recording(self, recording_no: int, *, reason: DeletionReason, by: str,
-                         at: datetime, sha256: str | None) -> Deletion:
+                         at: datetime, sha256: str | None, note: str | None = None
+                         ) -> Deletion:
         """Record the deletion of a recording's audio; a second deletion records nothing."""
         done = self.check_deletable(recording_no)
         if done is not None:
             return done
         self.trigger_event(self.RecordingDeleted, call_id=self.call_id, org_id=self.org_id,
                            at=max(at, self.last_at), by=by, command_id=None, fingerprint="",
-                           recording_no=recording_no, reason=reason.value, sha256=sha256)
+                           recording_no=recording_no, reason=reason.value, sha256=sha256,
+                           note=note)
         return self.deleted[recording_no]
 
     def refuse_deletion(self, recording_no: int, *, by: str, at: datetime) -> None:

@@ -117,3 +117,4 @@ class Deletion:
     by: str
     at: datetime
     sha256: str | None
+    note: str | None = None  # the reason given in words

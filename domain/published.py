@@ -89,7 +89,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "CallTransferred": (
         "call_id", "org_id", "from_agent_id", "to_agent_id", "at", "by", "command_id",
     ),
-    "RecordingDeleted": ("call_id", "org_id", "recording_no", "reason", "sha256", "at", "by"),
+    "RecordingDeleted": (
+        "call_id", "org_id", "recording_no", "reason", "note", "sha256", "at", "by",
+    ),
     "RetentionSet": ("org_id", "audio_days", "changed_by", "reason", "at"),
     "LegalHoldPlaced": (
         "hold_id", "org_id", "call_id", "agent_id", "case", "by", "reason", "at",

@@ -14,7 +14,7 @@ EVENT_COLUMNS = (
     "agent_id", "direction", "mode", "policy_version", "pause_behavior", "recording_no",
     "automatic", "state_before", "command", "code", "state", "by", "command_id",
     "changed_by", "reason", "received_at", "from_agent_id", "to_agent_id", "max_pause_ms",
-    "sha256", "audio_days", "hold_id", "case", "what", "role",
+    "sha256", "audio_days", "hold_id", "case", "what", "role", "note",
 )
 
 
@@ -37,7 +37,7 @@ def event_row(event: PublishedEvent, call: CallProjection | None) -> tuple[Any, 
         get("code"), get("state"), get("by"), get("command_id"), get("changed_by"),
         get("reason"), _optional_millis(get("received_at")), get("from_agent_id"),
         get("to_agent_id"), get("max_pause_ms"), get("sha256"), get("audio_days"),
-        get("hold_id"), get("case"), get("what"), get("role"),
+        get("hold_id"), get("case"), get("what"), get("role"), get("note"),
     )
 
 

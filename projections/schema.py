@@ -209,6 +209,7 @@ PAUSE_CAP = (
 # kept have NULL here.
 LIFECYCLE = (
     "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS sha256 Nullable(String)",
+    "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS note Nullable(String)",
     "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS audio_days Nullable(UInt32)",
     "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS hold_id Nullable(String)",
     "ALTER TABLE {db:Identifier}.events ADD COLUMN IF NOT EXISTS `case` Nullable(String)",

@@ -50,4 +50,5 @@ def deletion_fields(event: PublishedEvent) -> dict[str, Any]:
         "deleted_at": iso_millis(f["at"]),
         "deleted_by": f["by"],
         "deleted_reason": f["reason"],
+        "deleted_note": f.get("note"),
     }

@@ -151,9 +151,9 @@ class ComplianceService:
     # -- deletion ----------------------------------------------------------------------
 
     def delete_recording(self, call_id: str, recording_no: int, *, by: str,
-                         reason: DeletionReason) -> DeletionResult:
-        """Delete one recording's audio. Erasure of a held recording records the refusal
-        (`legal_hold`); retention never does (it only reports it kept)."""
+                         reason: DeletionReason, note: str | None = None) -> DeletionResult:
+        """Delete one recording's audio (`note`: why, in words). Erasure of a held recording
+        records the refusal (`legal_hold`); retention never does (it only reports it kept)."""
         call = self.store.call(call_id)
         if call is None:
             raise UnknownCall(call_id)
@@ -188,7 +188,7 @@ class ComplianceService:
                 return refused
             before = fresh.version
             deletion = fresh.delete_recording(recording_no, reason=reason, by=by,
-                                              at=self.clock(), sha256=sha256)
+                                              at=self.clock(), sha256=sha256, note=note)
             version = fresh.version
             return lambda positions: DeletionResult(
                 deletion, positions.get((stream_id, version)), version == before)

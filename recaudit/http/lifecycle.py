@@ -109,7 +109,7 @@ def lifecycle_router(compliance: ComplianceService, candidates: RetentionCandida
     def erase(call_id: CallIdPath, recording_no: int, body: ErasureBody) -> JSONResponse:
         """Erase one recording's audio on request; its manifest stays, marked deleted."""
         result = compliance.delete_recording(call_id, recording_no, by=body.by,
-                                             reason=DeletionReason.ERASURE)
+                                             reason=DeletionReason.ERASURE, note=body.reason)
         deadline = time.monotonic() + ERASURE_WAIT_S
         document = recording(call_id, recording_no, result.position)
         while document is None and time.monotonic() < deadline:
@@ -119,7 +119,8 @@ def lifecycle_router(compliance: ComplianceService, candidates: RetentionCandida
             deletion = result.deletion
             document = {"recording_no": recording_no, "state": "deleted",
                         "deleted_at": iso_millis(deletion.at), "deleted_by": deletion.by,
-                        "deleted_reason": deletion.reason.value}
+                        "deleted_reason": deletion.reason.value,
+                        "deleted_note": deletion.note}
         return JSONResponse(document)
 
     @router.post("/legal-holds", status_code=201, response_model=models.Hold)

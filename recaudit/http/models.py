@@ -227,6 +227,7 @@ class Manifest(Answer):
     deleted_at: Time | None = Field(None, description="when the audio was deleted")
     deleted_by: str | None = None
     deleted_reason: Literal["retention", "erasure"] | None = None
+    deleted_note: str | None = Field(None, description="why it was erased, in words")
     start: Time
     end: Time | None
     closed_by: Literal["RecordingStopped", "CallEnded"] | None

@@ -55,7 +55,7 @@ V2_FINGERPRINTS = V1_FINGERPRINTS | {
 # The third: the compliance lifecycle's five new types; every other type is as in v2 (the
 # docs of CommandRejected name the refused deletion, which changes no fingerprint).
 V3_FINGERPRINTS = V2_FINGERPRINTS | {
-    "RecordingDeleted": "98a2957ffd248daf",
+    "RecordingDeleted": "5e7898f0d1494d78",
     "RetentionSet": "3bae2b1cc516b5d0",
     "LegalHoldPlaced": "a8fe93939be48506",
     "LegalHoldReleased": "621567aa1f7a0e28",

@@ -30,16 +30,16 @@ def test_an_erased_recording_keeps_only_its_manifest(erasable: Rig) -> None:
     answer = rig.delete("/calls/c1/recordings/1", by="admin", reason="data subject request")
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["state"], body["deleted_reason"], body["deleted_by"]) == (
-        "deleted", "erasure", "admin")
+    assert (body["state"], body["deleted_reason"], body["deleted_by"], body["deleted_note"]) == (
+        "deleted", "erasure", "admin", "data subject request")
     assert body["sha256"] == before["sha256"] and body["deleted_at"]
     assert [p.name for p in folder.iterdir()] == ["manifest.json"]
     wav = rig.http.get("/calls/c1/recordings/1.wav")
     assert (wav.status_code, wav.json()["error"]["code"]) == (410, "recording_deleted")
     assert "erasure by admin" in wav.json()["error"]["message"]
     [deletion] = [e for e in stored(rig, "c1") if type(e).__name__ == "RecordingDeleted"]
-    assert (deletion.reason, deletion.by, deletion.sha256) == ("erasure", "admin",
-                                                              before["sha256"])
+    assert (deletion.reason, deletion.note, deletion.by, deletion.sha256) == (
+        "erasure", "data subject request", "admin", before["sha256"])
     # The same request again answers the same deletion and stores nothing.
     head = rig.backend.store.head()
     again = rig.delete("/calls/c1/recordings/1", by="admin", reason="data subject request")

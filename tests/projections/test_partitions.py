@@ -61,7 +61,7 @@ def test_refused_commands_dated_far_away_make_no_partitions(
 
 # Columns of the events table added by migration 7 and later.
 LATER_COLUMNS = ("received_at", "from_agent_id", "to_agent_id", "max_pause_ms", "sha256",
-                 "audio_days", "hold_id", "case", "what", "role")
+                 "audio_days", "hold_id", "case", "what", "role", "note")
 
 
 def old_row(position: int, at: datetime) -> list[Any]:

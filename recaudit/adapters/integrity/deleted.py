@@ -26,7 +26,7 @@ from recaudit.adapters.integrity.recordings import claimed_sha256, describe, sha
 
 TOPIC = Call.RecordingDeleted.TOPIC
 DELETED, CLOSED = "deleted", "closed"
-DELETION_FIELDS = ("deleted_at", "deleted_by", "deleted_reason")
+DELETION_FIELDS = ("deleted_at", "deleted_by", "deleted_reason", "deleted_note")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DeletedRecording:
     by: str
     at: str  # ISO 8601 with milliseconds, as the manifest says it
     sha256: str | None  # the digest of the audio deleted (None: it had none)
+    note: str | None = None  # the reason given in words
 
     @property
     def key(self) -> RecordingKey:
@@ -60,7 +61,8 @@ def deletion_of(state: bytes, stream: str | None = None) -> DeletedRecording | N
         call_id, org_id = str(fields["call_id"]), str(fields["org_id"])
         deleted = DeletedRecording(org_id, call_id, int(fields["recording_no"]),
                                    str(fields["reason"]), str(fields["by"]),
-                                   iso_of(fields["at"]), fields.get("sha256"))
+                                   iso_of(fields["at"]), fields.get("sha256"),
+                                   fields.get("note"))
     except (ValueError, KeyError, TypeError):
         return None
     if stream is not None and call_stream_id(deleted.call_id).hex != stream:
@@ -132,7 +134,7 @@ def _manifest(deleted: DeletedRecording, seal: RecordingSeal | None, manifest: b
                                 "one beyond its deletion", recording=where))
     said = json.loads(manifest)
     recorded = {"deleted_at": deleted.at, "deleted_by": deleted.by,
-                "deleted_reason": deleted.reason}
+                "deleted_reason": deleted.reason, "deleted_note": deleted.note}
     wrong = [name for name, value in recorded.items() if said.get(name) != value]
     if wrong:
         findings.append(Finding(Kind.MANIFEST_ALTERED, f"its {', '.join(wrong)} differ from "
