@@ -4,8 +4,10 @@ A `put` writes a temporary file next to its target (`.<name>.<random>.tmp`),
 fsyncs it, renames it over the target and fsyncs the directory, so a crash
 leaves either the old object or the new one, plus at most a temporary file that
 `recover()` removes. Directories created on the way are fsynced into their
-parents. Every change to the disk goes through a `FileOps`, so a test can watch
-each byte written, temporary files included.
+parents. Long runs of zero bytes (the silence of a recording whose audio never came)
+are left as holes in the file rather than written: the file reads the same, and
+costs neither the writes nor the disk space. Every change to the disk goes through a
+`FileOps`, so a test can watch each byte written, temporary files included.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from consumers.segments.port import Data, check_key
 
 TEMP_SUFFIX = ".tmp"
 READ_PIECE = 1 << 16
+HOLE_MIN = 1 << 12  # zero runs at least this long are skipped over, not written
 
 
 class FileOps(Protocol):
@@ -42,9 +45,15 @@ class OsFileOps:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
     def write(self, fd: int, data: bytes) -> int:
+        if len(data) >= HOLE_MIN and data.count(0) == len(data):
+            os.lseek(fd, len(data), os.SEEK_CUR)  # a hole; `fsync` sets the file's size
+            return len(data)
         return os.write(fd, data)
 
     def fsync(self, fd: int) -> None:
+        end = os.lseek(fd, 0, os.SEEK_CUR)
+        if end > os.fstat(fd).st_size:  # the file ends in a hole
+            os.ftruncate(fd, end)
         os.fsync(fd)
 
     def close(self, fd: int) -> None:
