@@ -36,7 +36,7 @@ from consumers.segments.decide import Entry, ceil_div, decide, forget_decided_di
 from consumers.segments.errors import SegmentError
 from consumers.segments.held import Budget
 from consumers.segments.intake import Bounds, Chunk, admit
-from consumers.segments.port import SegmentStore
+from consumers.segments.port import SegmentStore, batched
 from consumers.segments.quiet import QuietStates
 from consumers.segments.watermark import Watermarks
 from consumers.segments.writer import delete_parts, save_call_state, store_entry
@@ -278,26 +278,26 @@ class SegmentDesk:
         decide(entry, cut, forced=forced, dedup_window_ms=self.limits.dedup_window_ms)
 
     def _store_round(self, touched: dict[str, tuple[Entry, bytes]]) -> None:
-        """Store what the round decided: each call's audio and its state, the states of
-        calls without audio all together last (their finished recordings before them)."""
+        """Store what the round decided: every call's audio, finished WAV files and
+        manifests first, made durable together; then the states that name them (each call
+        with audio or finished in its own file, the calls without audio all in one object),
+        made durable together. Only then does memory take the round as stored."""
         finished: list[str] = []
-        quiet: dict[str, Entry] = {}
-        for call_id, (entry, _) in list(touched.items()):
-            if entry.audio.started is not None:
-                alone = not self._is_quiet(entry)
-                finished += store_entry(self.store, entry, save_state=alone)
-                if not alone and not entry.audio.done:
-                    quiet[call_id] = entry
-                    continue
-                if not alone:  # finished in this round: its final state is its own
+        started = [entry for entry, _ in touched.values() if entry.audio.started is not None]
+        with batched(self.store) as flush:
+            for entry in started:
+                finished += store_entry(self.store, entry, save_state=False)
+            flush()
+            quiet: dict[str, bytes] = {}
+            for entry in started:
+                if self._is_quiet(entry):
+                    quiet[entry.audio.call_id] = entry.audio.to_json()
+                else:
                     save_call_state(self.store, entry.audio)
-                self._owned.add(call_id)
+                    self._owned.add(entry.audio.call_id)
+            self._quiet.save(quiet, removed=[c for c in touched if c not in quiet])
+        for call_id, (entry, _) in list(touched.items()):
             touched[call_id] = (entry, entry.audio.to_json())  # stored: nothing to undo
-            self._commit(entry)
-        states = {call_id: entry.audio.to_json() for call_id, entry in quiet.items()}
-        self._quiet.save(states, removed=[c for c in touched if c not in quiet])
-        for call_id, entry in quiet.items():
-            touched[call_id] = (entry, states[call_id])
             self._commit(entry)
         try:
             delete_parts(self.store, finished)

@@ -9,7 +9,8 @@ may not start with `.` (adapters keep their temporary names there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from consumers.segments.errors import InvalidKey
@@ -46,6 +47,20 @@ class SegmentStore(Protocol):
     def recover(self) -> int:
         """Remove what an interrupted `put` left behind; returns how many leftovers."""
         ...
+
+
+def batched(store: SegmentStore) -> AbstractContextManager[Callable[[], None]]:
+    """The store's `batched()` if it offers one (puts made durable together, by the flush
+    it yields and at the end of the block), else puts that are each durable on return."""
+    offered = getattr(store, "batched", None)
+    if offered is None:
+        return nullcontext(_nothing)
+    manager: AbstractContextManager[Callable[[], None]] = offered()
+    return manager
+
+
+def _nothing() -> None:
+    pass
 
 
 def check_key(key: str) -> str:

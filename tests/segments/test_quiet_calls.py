@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from consumers.segments.errors import StoreFailure
 from consumers.segments.port import Data
 from domain.rules import Command, Mode
 from recaudit.bootstrap.segments import commit_barrier, latest_version, start_of
-from tests.segments.helpers import FakeClock, Rig, at
+from tests.segments.helpers import FakeClock, RecordingOps, Rig, at
 
 
 @pytest.fixture
@@ -169,3 +170,41 @@ def test_a_failed_write_of_the_quiet_object_leaves_memory_as_the_disk(rig: Rig) 
     assert quiet_ids(rig) == ["c1"] and desk.position() == events[-1].position
     stored = desk.call_audio("c1")
     assert stored is not None and stored.started == at_ms(0)
+
+
+class CountingOps(RecordingOps):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir_syncs: Counter[str] = Counter()
+        self.file_syncs = 0
+
+    def fsync(self, fd: int) -> None:
+        super().fsync(fd)
+        self.file_syncs += 1
+
+    def fsync_dir(self, path: str) -> None:
+        super().fsync_dir(path)
+        self.dir_syncs[path] += 1
+
+
+def test_a_round_syncs_each_directory_once_per_phase_not_once_per_object(rig: Rig) -> None:
+    start_calls(rig, "c1", "c2", "c3", "c4")
+    for call_id in ("c1", "c2", "c3", "c4"):
+        end(rig, call_id, 1_000)
+    rig.apply_all()
+    ops = CountingOps()
+    rig.store.ops = ops
+
+    rig.desk.sweep()  # one round finishes the four calls
+
+    # a WAV, a manifest and a state per call, and the quiet object without them
+    assert ops.file_syncs == 4 * 3 + 1
+    assert quiet_ids(rig) == []
+    assert max(ops.dir_syncs.values()) <= 2, ops.dir_syncs
+    # per call: its directory and its recording's directory; then the states' directory
+    # and the root (the quiet object), and the organisation's directory made in the root
+    assert sum(ops.dir_syncs.values()) <= 4 * 2 + 4, ops.dir_syncs
+    for call_id in ("c1", "c2", "c3", "c4"):
+        audio = rig.desk.call_audio(call_id)
+        assert audio is not None and audio.done
+        assert rig.store.get(f"acme/{call_id}/1/manifest.json") is not None
