@@ -27,13 +27,15 @@ class QuietStates:
 
     def save(self, changed: dict[str, bytes], removed: Iterable[str]) -> None:
         """Store the object with `changed` states replaced and `removed` calls left out
-        (durably, before returning); nothing is written if that changes nothing."""
+        (durable on return, or at the flush of the store's batch it is put in); nothing
+        is written if that changes nothing."""
         before = self._loaded()
-        states = before | changed
-        for call_id in removed:
-            states.pop(call_id, None)
-        if states == before:
+        gone = [call_id for call_id in removed if call_id in before]
+        if not gone and all(before.get(k) == v for k, v in changed.items()):
             return
+        states = before | changed
+        for call_id in gone:
+            del states[call_id]
         listed = b",".join(states[k] for k in sorted(states))
         self.store.put(layout.QUIET_CALLS, b'{"calls":[' + listed + b"]}")
         self._states = states
