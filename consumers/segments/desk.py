@@ -37,9 +37,10 @@ from consumers.segments.erase import erase
 from consumers.segments.errors import SegmentError
 from consumers.segments.held import Budget
 from consumers.segments.intake import Bounds, Chunk, admit
-from consumers.segments.port import SegmentStore
+from consumers.segments.port import SegmentStore, batched
+from consumers.segments.quiet import QuietStates
 from consumers.segments.watermark import Watermarks
-from consumers.segments.writer import delete_parts, store_entry
+from consumers.segments.writer import delete_parts, save_call_state, store_entry
 from domain.clock import Clock, system_clock
 from domain.errors import UnknownCall
 from domain.published import CALL_EVENT_TYPES, PublishedEvent
@@ -97,6 +98,8 @@ class SegmentDesk:
         self._marks = Watermarks(self._saved_decided)
         self._recovered = False
         self._position: int | None = None
+        self._quiet = QuietStates(store)  # open calls without audio: no file of their own
+        self._owned: set[str] = set()  # open calls whose state is in a file of their own
 
     # -- the command side's question ----------------------------------------------
 
@@ -108,7 +111,7 @@ class SegmentDesk:
         return ms_to_datetime(ticks_to_ms_ceiling(ticks))
 
     def _saved_decided(self, call_id: str) -> int | None:
-        raw = self.store.get(layout.call_key(call_id))
+        raw = self._stored(call_id)
         if raw is None:
             return None
         audio = CallAudio.from_json(raw)
@@ -263,6 +266,10 @@ class SegmentDesk:
             return entry
         raw = self.store.get(layout.call_key(call_id))
         if raw is not None:
+            self._owned.add(call_id)
+        else:
+            raw = self._quiet.get(call_id)
+        if raw is not None:
             entry = Entry(CallAudio.from_json(raw))
         elif must_exist and self.call_version(call_id) is None:
             raise UnknownCall(call_id)
@@ -282,10 +289,25 @@ class SegmentDesk:
         decide(entry, cut, forced=forced, dedup_window_ms=self.limits.dedup_window_ms)
 
     def _store_round(self, touched: dict[str, tuple[Entry, bytes]]) -> None:
+        """Store what the round decided: every call's audio, finished WAV files and
+        manifests first, made durable together; then the states that name them (each call
+        with audio or finished in its own file, the calls without audio all in one object),
+        made durable together. Only then does memory take the round as stored."""
         finished: list[str] = []
+        started = [entry for entry, _ in touched.values() if entry.audio.started is not None]
+        with batched(self.store) as flush:
+            for entry in started:
+                finished += store_entry(self.store, entry, save_state=False)
+            flush()
+            quiet: dict[str, bytes] = {}
+            for entry in started:
+                if self._is_quiet(entry):
+                    quiet[entry.audio.call_id] = entry.audio.to_json()
+                else:
+                    save_call_state(self.store, entry.audio)
+                    self._owned.add(entry.audio.call_id)
+            self._quiet.save(quiet, removed=[c for c in touched if c not in quiet])
         for call_id, (entry, _) in list(touched.items()):
-            if entry.audio.started is not None:
-                finished += store_entry(self.store, entry)
             touched[call_id] = (entry, entry.audio.to_json())  # stored: nothing to undo
             self._commit(entry)
         try:
@@ -297,6 +319,7 @@ class SegmentDesk:
         """The round is stored: let go of decided audio, forget a finished call."""
         audio = entry.audio
         if audio.done:
+            self._owned.discard(audio.call_id)
             released = entry.held.clear()
             self._entries.pop(audio.call_id, None)
             self._pending.pop(audio.call_id, None)
@@ -308,6 +331,16 @@ class SegmentDesk:
             if audio.decided is not None:
                 self._marks.raise_to(audio.call_id, audio.decided)
         self._budget.release(released)
+
+    def _is_quiet(self, entry: Entry) -> bool:
+        """Whether the call's state goes with the other calls without audio."""
+        audio = entry.audio
+        return audio.rate is None and not audio.done and audio.call_id not in self._owned
+
+    def _stored(self, call_id: str) -> bytes | None:
+        """The call's stored state: its own file, else its line among the quiet calls."""
+        raw = self.store.get(layout.call_key(call_id))
+        return raw if raw is not None else self._quiet.get(call_id)
 
     def _restore(self, touched: dict[str, tuple[Entry, bytes]]) -> None:
         for entry, snapshot in touched.values():
@@ -335,7 +368,7 @@ class SegmentDesk:
             entry = self._entries.get(call_id)
             if entry is not None:
                 return CallAudio.from_json(entry.audio.to_json())
-        raw = self.store.get(layout.call_key(call_id))
+            raw = self._stored(call_id)
         if raw is not None:
             return CallAudio.from_json(raw)
         if self.call_version(call_id) is None:

@@ -2,6 +2,8 @@
 
     _progress.json                                 the consumer's position
     _calls/<call_id>.json                          one call's state (see callstate.py)
+    _quiet_calls.json                              the states of the open calls that have
+                                                   no audio, stored together (quiet.py)
     <org_id>/<call_id>/<recording_no>/parts/<first sample>.pcm
                                                    decided audio of a recording still open
     <org_id>/<call_id>/<recording_no>/recording.wav    the finished recording
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 PROGRESS = "_progress.json"
 CALLS = "_calls/"
+QUIET_CALLS = "_quiet_calls.json"
 PARTS = "parts/"
 WAV = "recording.wav"
 MANIFEST = "manifest.json"

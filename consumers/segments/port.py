@@ -9,7 +9,8 @@ may not start with `.` (adapters keep their temporary names there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from consumers.segments.errors import InvalidKey
@@ -51,6 +52,20 @@ class SegmentStore(Protocol):
         """Remove every object under `prefix` (a key ending in `/`) but `keep`, and
         whatever an interrupted `put` left there; returns how many were removed."""
         ...
+
+
+def batched(store: SegmentStore) -> AbstractContextManager[Callable[[], None]]:
+    """The store's `batched()` if it offers one (puts made durable together, by the flush
+    it yields and at the end of the block), else puts that are each durable on return."""
+    offered = getattr(store, "batched", None)
+    if offered is None:
+        return nullcontext(_nothing)
+    manager: AbstractContextManager[Callable[[], None]] = offered()
+    return manager
+
+
+def _nothing() -> None:
+    pass
 
 
 def check_key(key: str) -> str:

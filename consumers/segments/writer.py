@@ -23,8 +23,9 @@ from consumers.segments.port import SegmentStore
 from consumers.segments.render import manifest, pcm, rate_of, sample_ranges
 
 
-def store_entry(store: SegmentStore, entry: Entry) -> list[str]:
-    """Write one call's decided audio, finish what can be finished, save its state.
+def store_entry(store: SegmentStore, entry: Entry, *, save_state: bool = True) -> list[str]:
+    """Write one call's decided audio, finish what can be finished, save its state (unless
+    `save_state` is false: the caller then stores it, after this).
 
     Returns the prefixes of part keys that may now be deleted.
     """
@@ -36,8 +37,13 @@ def store_entry(store: SegmentStore, entry: Entry) -> list[str]:
         _finish(store, audio, recording)
         finished.append(layout.recording_prefix(_org(audio), audio.call_id, recording_no)
                         + layout.PARTS)
-    store.put(layout.call_key(audio.call_id), audio.to_json())
+    if save_state:
+        save_call_state(store, audio)
     return finished
+
+
+def save_call_state(store: SegmentStore, audio: CallAudio) -> None:
+    store.put(layout.call_key(audio.call_id), audio.to_json())
 
 
 def delete_parts(store: SegmentStore, prefixes: Iterable[str]) -> None:

@@ -147,6 +147,8 @@ def _serve(args: argparse.Namespace) -> int:
             serve_forever(backend.app, sock)
         finally:
             backend.close()
+        print(f"recaudit: stopped after {backend.committer.jobs} commands, "
+              f"{backend.committer.conflicts} write conflicts retried", flush=True)
     return ExitCode.OK
 
 

@@ -155,6 +155,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self.batches = 0
         self.jobs = 0
+        self.conflicts = 0  # jobs run again because another process wrote first
 
     def start(self) -> None:
         with self._lock:
@@ -248,6 +249,7 @@ class GroupCommitter:
                 positions = self._save(uow)
             except IntegrityError:
                 # Another writer got there first: retry against fresh state.
+                self.conflicts += 1
                 self.cache.drop(uow.touched)
                 if attempt == CONFLICT_RETRIES - 1:
                     item.future.set_exception(ConcurrencyExhausted())

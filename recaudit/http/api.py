@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -33,6 +32,8 @@ from recaudit.core.views import setting_json
 from recaudit.http import errors, models
 from recaudit.http.docs import ASSETS, DOCS, install_docs
 from recaudit.http.errors import error_response
+from recaudit.http.failfast import FailFast
+from recaudit.http.jsonbody import JSONResponse
 from recaudit.http.reads import ReadLog
 from recaudit.http.routes import COMMAND_PATHS
 
@@ -187,11 +188,7 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     _document_errors(app)
     app.state.health = service.health
 
-    @app.middleware("http")
-    async def fail_fast_while_store_down(request: Request, call_next: Any) -> Any:
-        if service.health.is_down and not always_served(request.url.path):
-            return errors.answer(StoreUnavailable(service.health.last_error))
-        return await call_next(request)
+    app.add_middleware(FailFast, health=service.health, always_served=always_served)
 
     @app.put("/policies/{org_id}", response_model=models.Policy, tags=["policies"])
     def put_policy(org_id: OrgIdPath, body: PolicyBody) -> JSONResponse:

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi.responses import JSONResponse
-
 from consumers.segments.errors import (
     AudioBeforeCall,
     AudioOverlap,
@@ -73,6 +71,7 @@ from recaudit.core.readmodel import (
     ReadModelError,
     RebuildInProgress,
 )
+from recaudit.http.jsonbody import JSONResponse
 
 
 @dataclass(frozen=True)

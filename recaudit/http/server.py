@@ -57,10 +57,16 @@ def http_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def config(app: FastAPI, **options: object) -> uvicorn.Config:
+    """uvicorn's settings for the API: the httptools parser on the uvloop event loop, its
+    loggers left to the process's logging configuration (log_config=None)."""
+    return uvicorn.Config(app, log_config=None, http="httptools", loop="uvloop",
+                          **options)  # type: ignore[arg-type]
+
+
 def serve_forever(app: FastAPI, sock: socket.socket) -> None:
-    """uvicorn on `sock` in the foreground, until SIGTERM or SIGINT. Its loggers are left
-    to the process's logging configuration (log_config=None)."""
-    uvicorn.Server(uvicorn.Config(app, log_config=None)).run(sockets=[sock])
+    """uvicorn on `sock` in the foreground, until SIGTERM or SIGINT."""
+    uvicorn.Server(config(app)).run(sockets=[sock])
 
 
 class BackgroundServer:
@@ -70,8 +76,7 @@ class BackgroundServer:
         self.host = host
         self._socket = listen(host, port)
         self.port = bound_port(self._socket)
-        config = uvicorn.Config(app, log_config=None, log_level="warning")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(config(app, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, args=([self._socket],),
                                         name="http", daemon=True)
 

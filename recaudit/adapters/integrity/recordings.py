@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from consumers.segments import layout
-from consumers.segments.port import Data, SegmentStore
+from consumers.segments.port import Data, SegmentStore, batched
 from recaudit.adapters.integrity.chain import RecordingKey
 
 
@@ -88,6 +89,9 @@ class AnnouncingStore:
 
     def get(self, key: str) -> bytes | None:
         return self.inner.get(key)
+
+    def batched(self) -> AbstractContextManager[Callable[[], None]]:
+        return batched(self.inner)
 
     def stream(self, key: str, start: int = 0, length: int | None = None
                ) -> Iterator[bytes] | None:

@@ -1,0 +1,3 @@
+from bench.http import main
+
+raise SystemExit(main())
