@@ -33,6 +33,7 @@ from recaudit.http.admin import admin_router
 from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
+from recaudit.http.console import install_console
 from recaudit.http.listings import listings_router
 from recaudit.settings import Settings
 
@@ -134,6 +135,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(listings_router(service, projections.reader))
     app.include_router(analytics_router(projections.reader))
     install_audio_routes(app, segments)
+    install_console(app, service, listings=projections.reader, timelines=projections.reader,
+                    segments=segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))

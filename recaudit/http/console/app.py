@@ -1,0 +1,27 @@
+"""Putting the console into the app: its static files, its pages and its headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from consumers.segments import SegmentDesk
+from recaudit.core.readmodel import Listings, TimelineReader
+from recaudit.core.service import RecordingService
+from recaudit.http.console.headers import ConsoleHeaders
+from recaudit.http.console.pages import Sources, console_router
+
+PREFIX = "/console"
+STATIC = Path(__file__).parent / "static"
+
+
+def install_console(app: FastAPI, service: RecordingService, *, listings: Listings,
+                    timelines: TimelineReader, segments: SegmentDesk | None = None) -> None:
+    """Serve the console under /console/ from the app's own service and read models."""
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=str(STATIC)), name="console-static")
+    sources = Sources(service=service, listings=listings, timelines=timelines,
+                      segments=segments)
+    app.include_router(console_router(sources), prefix=PREFIX, include_in_schema=False)
+    app.add_middleware(ConsoleHeaders, prefix=PREFIX)

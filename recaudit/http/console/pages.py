@@ -1,0 +1,80 @@
+"""The console's pages: each route reads what it shows and renders one template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from consumers.segments import SegmentDesk
+from domain.errors import DomainError
+from domain.rules import Command
+from recaudit.access.errors import Refused
+from recaudit.core.health import StoreUnavailable
+from recaudit.core.readmodel import Listings, ReadModelError, TimelineReader
+from recaudit.core.service import RecordingService
+from recaudit.http.api import CallIdPath
+from recaudit.http.errors import answer_for
+from recaudit.http.routes import COMMAND_PATHS, command_path
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The labels of the agent's client, as the vendor's clients show them (docs/rules.md).
+LABELS: dict[str, str] = {
+    Command.START.value: "Start Recording",
+    Command.PAUSE.value: "Pause Recording",
+    Command.RESUME.value: "Resume Recording",
+    Command.STOP.value: "Stop Recording",
+    Command.END.value: "End Call",
+}
+# The errors a page shows as an error page (with the API's status and code).
+PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable, ValueError)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the console reads: the service, the read models and the recordings."""
+
+    service: RecordingService
+    listings: Listings
+    timelines: TimelineReader
+    segments: SegmentDesk | None = None
+
+
+def render(request: Request, template: str, context: dict[str, Any],
+           status: int = 200) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+
+
+async def page(request: Request, template: str,
+               read: Callable[[], dict[str, Any]]) -> HTMLResponse:
+    """`template` with what `read` returns (run off the event loop), or the error page."""
+    try:
+        context = await run_in_threadpool(read)
+    except PAGE_ERRORS as exc:
+        found = answer_for(exc) if not isinstance(exc, ValueError) else None
+        status, code = (found.status, found.code) if found else (422, "invalid_request")
+        return render(request, "error.html", {"code": code, "message": str(exc)}, status)
+    return render(request, template, context)
+
+
+def console_router(sources: Sources) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/agent/{call_id}", response_class=HTMLResponse)
+    async def agent_client(request: Request, call_id: CallIdPath) -> HTMLResponse:
+        def read() -> dict[str, Any]:
+            status = sources.service.call(call_id).status
+            return {"call_id": call_id, "actor": status.agent_id, "labels": LABELS,
+                    "status_url": f"/calls/{call_id}",
+                    "paths": {c.value: command_path(c, call_id) for c in COMMAND_PATHS
+                              if c.value in LABELS}}
+
+        return await page(request, "agent.html", read)
+
+    return router
