@@ -13,13 +13,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from consumers.segments import SegmentDesk
+from domain.clock import iso_millis
 from domain.errors import DomainError
 from domain.rules import Command
 from recaudit.access.errors import Refused
+from recaudit.access.tokens import Principal
 from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import Listings, ReadModelError, TimelineReader
 from recaudit.core.service import RecordingService
 from recaudit.http.api import CallIdPath
+from recaudit.http.console import listing
 from recaudit.http.errors import answer_for
 from recaudit.http.routes import COMMAND_PATHS, command_path
 
@@ -33,7 +36,7 @@ LABELS: dict[str, str] = {
     Command.END.value: "End Call",
 }
 # The errors a page shows as an error page (with the API's status and code).
-PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable, ValueError)
+PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,26 @@ class Sources:
     listings: Listings
     timelines: TimelineReader
     segments: SegmentDesk | None = None
+
+
+def duration(ms: int | None) -> str:
+    """Milliseconds as h:mm:ss.mmm (m:ss.mmm under an hour); a running call has none yet."""
+    if ms is None:
+        return "running"
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{head}:{seconds:02d}.{millis:03d}"
+
+
+TEMPLATES.env.trim_blocks = TEMPLATES.env.lstrip_blocks = True
+TEMPLATES.env.filters.update(iso=lambda at: iso_millis(at) if at else "", duration=duration)
+
+
+def principal(request: Request) -> Principal | None:
+    """Who is signed in (None: access control is off)."""
+    return getattr(request.state, "principal", None)
 
 
 def render(request: Request, template: str, context: dict[str, Any],
@@ -57,14 +80,27 @@ async def page(request: Request, template: str,
     try:
         context = await run_in_threadpool(read)
     except PAGE_ERRORS as exc:
-        found = answer_for(exc) if not isinstance(exc, ValueError) else None
-        status, code = (found.status, found.code) if found else (422, "invalid_request")
-        return render(request, "error.html", {"code": code, "message": str(exc)}, status)
+        found = answer_for(exc)
+        return render(request, "error.html", {"code": found.code, "message": str(exc)},
+                      found.status)
     return render(request, template, context)
 
 
 def console_router(sources: Sources) -> APIRouter:
     router = APIRouter()
+
+    @router.get("/", response_class=HTMLResponse)
+    async def calls(request: Request) -> HTMLResponse:
+        query = dict(request.query_params)
+
+        def read() -> dict[str, Any]:
+            return listing.call_page(sources.listings, principal(request), query)
+
+        try:
+            return await page(request, "calls.html", read)
+        except listing.BadFilters as exc:
+            context = listing.refused_page(listing.given(query), str(exc))
+            return render(request, "calls.html", context, 422)
 
     @router.get("/agent/{call_id}", response_class=HTMLResponse)
     async def agent_client(request: Request, call_id: CallIdPath) -> HTMLResponse:
