@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from consumers.segments import SegmentDesk
+from consumers.segments import SegmentDesk, library
+from consumers.segments.errors import SegmentError
 from domain.clock import iso_millis
 from domain.errors import DomainError
 from domain.rules import Command
@@ -22,7 +24,7 @@ from recaudit.core.health import StoreUnavailable
 from recaudit.core.readmodel import Listings, ReadModelError, TimelineReader
 from recaudit.core.service import RecordingService
 from recaudit.http.api import CallIdPath
-from recaudit.http.console import listing
+from recaudit.http.console import listing, svg
 from recaudit.http.errors import answer_for
 from recaudit.http.routes import COMMAND_PATHS, command_path
 
@@ -35,8 +37,10 @@ LABELS: dict[str, str] = {
     Command.STOP.value: "Stop Recording",
     Command.END.value: "End Call",
 }
+# The call page's sections, in order: one partial each, templates/call/<name>.html.
+SECTIONS = ("status", "timeline", "intervals", "agents", "refusals", "recordings")
 # The errors a page shows as an error page (with the API's status and code).
-PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable)
+PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable, SegmentError)
 
 
 @dataclass(frozen=True)
@@ -113,4 +117,18 @@ def console_router(sources: Sources) -> APIRouter:
 
         return await page(request, "agent.html", read)
 
+    @router.get("/calls/{call_id}", response_class=HTMLResponse)
+    async def call_page(request: Request, call_id: CallIdPath) -> HTMLResponse:
+        return await page(request, "call.html", lambda: call_context(sources, call_id))
+
     return router
+
+
+def call_context(sources: Sources, call_id: str) -> dict[str, Any]:
+    """What the call page shows: status, timeline (as of the status), its picture, and
+    the recordings' manifests."""
+    result = sources.service.call(call_id)
+    timeline = sources.timelines.timeline(call_id, result.position)
+    recordings = library.recordings(sources.segments, call_id) if sources.segments else []
+    return {"status": result.status, "timeline": timeline, "sections": SECTIONS,
+            "picture": svg.draw(timeline, datetime.now(UTC)), "recordings": recordings}
