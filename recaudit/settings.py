@@ -24,6 +24,7 @@
 | RECAUDIT_TOKENS_FILE | access tokens (hashes, roles), one per line; see recaudit/access | (none) |
 | RECAUDIT_TOKENS | the same entries inline, separated by newlines or `;` | (none) |
 | RECAUDIT_MAX_BODY_BYTES | largest JSON request body accepted (413 above) | 16384 |
+| RECAUDIT_CONSOLE_SESSION_S | how long a console sign-in lasts, in seconds (1 to 604800) | 28800 |
 | RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |
 | RECAUDIT_LOG_LEVEL | debug, info, warning, error or critical | info |
 | RECAUDIT_LOG_FORMAT | text, or json (one JSON object per line) | text |
@@ -79,6 +80,9 @@ class LogSettings:
             raise SettingsError(f"RECAUDIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} "
                                 f"(got {self.format!r})")
 
+# The longest a console sign-in may last: a week.
+MOST_SESSION_S = 7 * 24 * 3600
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -104,6 +108,7 @@ class Settings:
     tokens_file: Path | None = None
     tokens: str | None = None
     max_body_bytes: int = 16 << 10
+    console_session_s: int = 8 * 3600
     fault_pause_ms: int = 0
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -134,6 +139,7 @@ class Settings:
             tokens_file=_path(env, "RECAUDIT_TOKENS_FILE"),
             tokens=env.get("RECAUDIT_TOKENS") or None,
             max_body_bytes=_int(env, "RECAUDIT_MAX_BODY_BYTES", 16 << 10),
+            console_session_s=_int(env, "RECAUDIT_CONSOLE_SESSION_S", 8 * 3600),
             fault_pause_ms=_int(env, "RECAUDIT_FAULT_PAUSE_MS", 0),
             log=LogSettings.from_env(env),
         )
@@ -168,6 +174,9 @@ class Settings:
             raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:
             raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")
+        if not 1 <= self.console_session_s <= MOST_SESSION_S:
+            raise SettingsError(f"RECAUDIT_CONSOLE_SESSION_S must be between 1 and "
+                                f"{MOST_SESSION_S} (a week)")
         self.log.validate()
 
     def clickhouse_url(self) -> str:

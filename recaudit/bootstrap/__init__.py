@@ -33,7 +33,7 @@ from recaudit.http.admin import admin_router
 from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
-from recaudit.http.console import install_console
+from recaudit.http.console import SessionStore, install_console, refusal_page
 from recaudit.http.listings import listings_router
 from recaudit.settings import Settings
 
@@ -55,6 +55,7 @@ class Backend:
     segments: SegmentDesk | None = None
     sealer: Sealer | None = None
     scheduler: PauseScheduler | None = None
+    sessions: SessionStore | None = None
 
     def start_relay(self) -> None:
         """Publish the event store to Kafka on a background thread (Kafka mode only)."""
@@ -135,16 +136,18 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(listings_router(service, projections.reader))
     app.include_router(analytics_router(projections.reader))
     install_audio_routes(app, segments)
+    sessions = SessionStore(settings.console_session_s)
     install_console(app, service, listings=projections.reader, timelines=projections.reader,
-                    segments=segments)
+                    tokens=tokens, sessions=sessions, segments=segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))
-    install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
+    install_access(app, tokens, service, max_body=settings.max_body_bytes,  # after every route
+                   sessions=sessions, pages=refusal_page)
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
                    sealer=integrity_sealer(settings, segments.store, inbox=finished),
-                   scheduler=scheduler)
+                   scheduler=scheduler, sessions=sessions)
 
 
 def call_states_path(settings: Settings) -> Path:

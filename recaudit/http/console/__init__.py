@@ -7,5 +7,7 @@ JSON API itself.
 """
 
 from recaudit.http.console.app import PREFIX, install_console
+from recaudit.http.console.sessions import SessionStore
+from recaudit.http.console.signin import refusal_page
 
-__all__ = ["PREFIX", "install_console"]
+__all__ = ["PREFIX", "SessionStore", "install_console", "refusal_page"]

@@ -75,7 +75,11 @@ def principal(request: Request) -> Principal | None:
 
 def render(request: Request, template: str, context: dict[str, Any],
            status: int = 200) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    """`template` with `context`, and who is signed in (with the session's CSRF token)."""
+    session = getattr(request.state, "console_session", None)
+    signed = {"who": session.principal, "csrf_token": session.csrf} if session else {}
+    return TEMPLATES.TemplateResponse(request, template, {**context, **signed},
+                                      status_code=status)
 
 
 async def page(request: Request, template: str,
@@ -110,7 +114,9 @@ def console_router(sources: Sources) -> APIRouter:
     async def agent_client(request: Request, call_id: CallIdPath) -> HTMLResponse:
         def read() -> dict[str, Any]:
             status = sources.service.call(call_id).status
-            return {"call_id": call_id, "actor": status.agent_id, "labels": LABELS,
+            who = principal(request)
+            actor = who.name if who is not None else status.agent_id
+            return {"call_id": call_id, "actor": actor, "labels": LABELS,
                     "status_url": f"/calls/{call_id}",
                     "paths": {c.value: command_path(c, call_id) for c in COMMAND_PATHS
                               if c.value in LABELS}}
