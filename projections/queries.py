@@ -53,6 +53,34 @@ ORDER BY started_at DESC, call_id DESC
 LIMIT {rows:UInt32}
 """
 
+# The console's dashboard: the calls of some organisations started in a period (every
+# parameter bound; `to_ms` NULL for no end), and the events of those calls.
+DASHBOARD_CALLS_WHERE = """
+WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
+  AND ({agent_id:Nullable(String)} IS NULL OR has(agents, {agent_id:Nullable(String)}))
+  AND started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND ({to_ms:Nullable(Int64)} IS NULL
+       OR started_at < fromUnixTimestamp64Milli({to_at:Int64}, 'UTC'))
+"""
+
+DASHBOARD_TOTALS = """
+SELECT count() AS calls, sum(calls.recording_ms) AS recorded_ms,
+       sum(calls.recording_ms + calls.paused_ms + calls.off_ms) AS all_ms,
+       sum(calls.pauses) AS pause_count, max(calls.longest_pause_ms) AS longest_ms,
+       countIf(calls.mode = 'always_on' AND calls.paused_ms + calls.off_ms > 0) AS gaps
+FROM {db:Identifier}.calls FINAL
+""" + DASHBOARD_CALLS_WHERE
+
+DASHBOARD_EVENTS = """
+SELECT type, code, agent_id, automatic, count() AS n
+FROM {db:Identifier}.events FINAL
+WHERE stream = 'call'
+  AND (type = 'CommandRejected' OR (type = 'RecordingResumed' AND automatic))
+  AND call_id IN (SELECT call_id FROM {db:Identifier}.calls FINAL
+""" + DASHBOARD_CALLS_WHERE + """)
+GROUP BY type, code, agent_id, automatic
+"""
+
 POLICY_ORGS = """
 SELECT DISTINCT key AS org_id FROM {db:Identifier}.events
 WHERE stream = 'policy'

@@ -24,12 +24,13 @@ from recaudit.core.readmodel import (
     CallKey,
     CallPage,
     CallQuery,
+    DashboardQuery,
     ProjectionBehind,
     ProjectionUnavailable,
     StoredLog,
     require_stored,
 )
-from recaudit.core.views import CallSummary, TimelineView
+from recaudit.core.views import CallSummary, Dashboard, TimelineView
 
 DEFAULT_WAIT = 5.0
 RECHECK_EVERY = 0.05
@@ -108,6 +109,12 @@ class ClickHouseTimelineReader:
             return queries.run_with_columns(self._client(), self.database, query, **params)
         except (ClickHouseError, ProjectionError) as exc:
             raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
+    def dashboard(self, query: DashboardQuery) -> Dashboard:
+        params = dashboard_parameters(query)
+        totals = self._read(None, queries.DASHBOARD_TOTALS, **params)[0]
+        events = self._read(None, queries.DASHBOARD_EVENTS, **params)
+        return dashboard_of(totals, events)
 
     def policy_orgs(self) -> list[str]:
         return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]
@@ -190,6 +197,39 @@ def call_parameters(query: CallQuery) -> dict[str, Any]:
         "after_id": after.call_id if after else "",
         "rows": query.limit + 1,
     }
+
+
+TOP_AGENTS = 5
+
+
+def dashboard_parameters(query: DashboardQuery) -> dict[str, Any]:
+    to_ms = None if query.started_to is None else to_millis(query.started_to)
+    return {"org_ids": list(query.org_ids or ()), "agent_id": query.agent_id,
+            "from_ms": 0 if query.started_from is None else to_millis(query.started_from),
+            "to_ms": to_ms, "to_at": to_ms or 0}
+
+
+def dashboard_of(totals: dict[str, Any], events: list[dict[str, Any]]) -> Dashboard:
+    codes: dict[str, int] = {}
+    agents: dict[str, int] = {}
+    resumes = 0
+    for row in events:
+        n = int(row["n"])
+        if row["type"] == "RecordingResumed":
+            resumes += n
+            continue
+        codes[str(row["code"])] = codes.get(str(row["code"]), 0) + n
+        agents[str(row["agent_id"])] = agents.get(str(row["agent_id"]), 0) + n
+    def most(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    return Dashboard(
+        calls=int(totals["calls"]), recording_ms=int(totals["recorded_ms"]),
+        total_ms=int(totals["all_ms"]), pauses=int(totals["pause_count"]),
+        longest_pause_ms=int(totals["longest_ms"]),
+        refusals_by_code=tuple(most(codes)), automatic_resumes=resumes,
+        agents_by_refusals=tuple(most(agents)[:TOP_AGENTS]),
+        always_on_gaps=int(totals["gaps"]))
 
 
 def summary_of(row: dict[str, Any]) -> CallSummary:

@@ -138,7 +138,8 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     install_audio_routes(app, segments)
     sessions = SessionStore(settings.console_session_s)
     install_console(app, service, listings=projections.reader, timelines=projections.reader,
-                    tokens=tokens, sessions=sessions, segments=segments)
+                    dashboards=projections.reader, tokens=tokens, sessions=sessions,
+                    segments=segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))

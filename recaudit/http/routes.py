@@ -59,6 +59,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
 # allowed to whom the API's routes it shows or drives are allowed, with the same reach.
 CONSOLE_ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/console/"): RouteRule(Action.READ_CALL, Target.LISTING),
+    ("GET", "/console/dashboard"): RouteRule(Action.READ_CALL, Target.LISTING),
     ("GET", "/console/calls/{call_id}"): _READ_CALL,
     ("GET", "/console/agent/{call_id}"): RouteRule(Action.COMMAND, Target.CALL),
 }

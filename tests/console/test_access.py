@@ -188,8 +188,9 @@ def test_another_organisations_call_does_not_exist(secured: Console, page: Page)
     answer = page.goto(f"{secured.url}/console/calls/{theirs}")
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("alert")).to_contain_text("unknown_call")
-    answer = page.goto(f"{secured.url}/console/?org_id=globex")
-    assert answer is not None and answer.status == 403
+    for path in ("/console/?org_id=globex", "/console/dashboard?org_id=globex"):
+        answer = page.goto(f"{secured.url}{path}")
+        assert answer is not None and answer.status == 403
     answer = page.goto(f"{secured.url}/console/calls/{amys}")  # the supervisor's org
     assert answer is not None and answer.status == 200
     sign_in(page, secured, "agent-bob")

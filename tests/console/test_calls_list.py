@@ -156,3 +156,51 @@ def clock(ms: int) -> str:
     seconds, millis = divmod(ms, 1000)
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes}:{seconds:02d}.{millis:03d}"
+
+
+def test_the_dashboard_counts_what_the_api_lists(console: Console, calls: Maker,
+                                                 page: Page) -> None:
+    period = {"org_id": "list-a", "from": iso_millis(calls.base),
+              "to": iso_millis(calls.base + timedelta(hours=2))}
+    listed = console.api.get("/calls", params={**period, "limit": "200"}).json()["calls"]
+    assert len(listed) == 30
+    pauses = sum(
+        [i["state"] for i in console.api.get(f"/calls/{c['call_id']}/timeline").json()[
+            "intervals"]].count("paused") for c in listed)
+    by_agent: dict[str, int] = {}
+    for c in listed:
+        if c["refusals"]:
+            by_agent[c["agent_id"]] = by_agent.get(c["agent_id"], 0) + c["refusals"]
+    recorded = sum(c["recording_ms"] for c in listed)
+    total = sum(c["recording_ms"] + c["paused_ms"] + c["off_ms"] for c in listed)
+    page.goto(f"{console.url}/console/dashboard")
+    form = page.get_by_role("form", name="Choose the organisation and period")
+    for name, value in period.items():
+        form.locator(f"[name='{name}']").fill(value)
+    form.get_by_role("button", name="Show").click()
+    page.wait_for_load_state()
+
+    def figure(name: str) -> str:
+        return page.locator(f"[data-figure='{name}']").inner_text()
+
+    assert figure("calls") == "30"
+    assert figure("recorded") == f"{recorded / total * 100:.1f} %"
+    assert figure("pauses") == str(pauses)
+    assert figure("refusals") == str(sum(c["refusals"] for c in listed))
+    assert figure("auto") == "0"
+    assert figure("always_on") == "0"
+    assert page.locator("#codes tbody tr").all_inner_texts() == [
+        f"not_permitted\t{sum(by_agent.values())}"]
+    top = sorted(by_agent.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert page.locator("#top-agents tbody tr").all_inner_texts() == [
+        f"{agent}\t{n}" for agent, n in top]
+    # Each figure opens the list of the calls it counts.
+    page.locator("[data-figure='calls']").click()
+    page.wait_for_load_state()
+    assert len(page_rows(page)) == 30 and "org_id=list-a" in page.url
+    page.go_back()
+    page.locator("[data-figure='refusals']").click()
+    page.wait_for_load_state()
+    refused = [r for r in page_rows(page)]
+    assert refused and all(r[4] != "0" for r in refused)
+    assert len(refused) == sum(1 for c in listed if c["refusals"])

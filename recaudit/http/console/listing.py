@@ -98,6 +98,11 @@ def refused_page(values: dict[str, str], problem: str) -> dict[str, Any]:
             "previous_url": None, "page_no": 1, "problem": problem}
 
 
+def list_url(values: dict[str, str]) -> str:
+    """The calls list with these filters."""
+    return _link(values, None, [])
+
+
 def _link(values: dict[str, str], after: str | None, trail: list[str]) -> str:
     params = dict(values)
     if after:

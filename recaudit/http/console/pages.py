@@ -21,10 +21,10 @@ from domain.rules import Command
 from recaudit.access.errors import Refused
 from recaudit.access.tokens import Principal
 from recaudit.core.health import StoreUnavailable
-from recaudit.core.readmodel import Listings, ReadModelError, TimelineReader
+from recaudit.core.readmodel import Dashboards, Listings, ReadModelError, TimelineReader
 from recaudit.core.service import RecordingService
 from recaudit.http.api import CallIdPath
-from recaudit.http.console import listing, svg
+from recaudit.http.console import dashboard, listing, svg
 from recaudit.http.errors import answer_for
 from recaudit.http.routes import COMMAND_PATHS, command_path
 
@@ -50,6 +50,7 @@ class Sources:
     service: RecordingService
     listings: Listings
     timelines: TimelineReader
+    dashboards: Dashboards
     segments: SegmentDesk | None = None
 
 
@@ -122,6 +123,19 @@ def console_router(sources: Sources) -> APIRouter:
                               if c.value in LABELS}}
 
         return await page(request, "agent.html", read)
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard_view(request: Request) -> HTMLResponse:
+        query = dict(request.query_params)
+
+        def read() -> dict[str, Any]:
+            return dashboard.dashboard_page(sources.dashboards, principal(request), query)
+
+        try:
+            return await page(request, "dashboard.html", read)
+        except listing.BadFilters as exc:
+            context = {"filters": listing.given(query), "problem": str(exc), "figures": None}
+            return render(request, "dashboard.html", context, 422)
 
     @router.get("/calls/{call_id}", response_class=HTMLResponse)
     async def call_page(request: Request, call_id: CallIdPath) -> HTMLResponse:
