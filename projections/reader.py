@@ -95,10 +95,12 @@ class ClickHouseTimelineReader:
             self.progress.wait(min(remaining, RECHECK_EVERY))
 
     def calls(self, query: CallQuery, min_position: int | None = None) -> CallPage:
-        rows = self._read(min_position, queries.CALL_SUMMARIES, **call_parameters(query))
-        page = [summary_of(row) for row in rows[:query.limit]]
-        more = len(rows) > query.limit
-        last = rows[query.limit - 1] if more else None
+        """The page's keys first, then those calls' summaries (`queries.call_page_keys`)."""
+        params = page_parameters(query)
+        keys = self._read(min_position, queries.call_page_keys(params), **params)
+        page = [summary_of(row)
+                for row in self._summaries([str(k["call_id"]) for k in keys[:query.limit]])]
+        last = keys[query.limit - 1] if len(keys) > query.limit else None
         return CallPage(tuple(page),
                         CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
 
@@ -109,6 +111,14 @@ class ClickHouseTimelineReader:
             return queries.run_with_columns(self._client(), self.database, query, **params)
         except (ClickHouseError, ProjectionError) as exc:
             raise ProjectionUnavailable(f"the projection cannot be read: {exc}") from exc
+
+    def _summaries(self, call_ids: list[str]) -> list[dict[str, Any]]:
+        """The summary rows of these calls, in the order given."""
+        if not call_ids:
+            return []
+        found = {str(row["call_id"]): row
+                 for row in self._read(None, queries.CALL_SUMMARIES_OF, ids=call_ids)}
+        return [found[c] for c in call_ids if c in found]
 
     def dashboard(self, query: DashboardQuery) -> Dashboard:
         params = dashboard_parameters(query)
@@ -173,6 +183,28 @@ def view_of(document: str) -> TimelineView:
         ended_at=optional_from_millis(call["ended_at"]), intervals=intervals,
         rejected=rejected, agents=agents,
     )
+
+
+def page_parameters(query: CallQuery) -> dict[str, Any]:
+    """The bound parameters of the filters `query` asks for, and the rows to read."""
+    after = query.after
+    given: dict[str, Any] = {
+        "org_ids": list(query.org_ids) if query.org_ids else None,
+        "agent_id": query.agent_id,
+        "mode": query.mode.value if query.mode else None,
+        "state": query.state.value if query.state else None,
+        "from_ms": None if query.started_from is None else to_millis(query.started_from),
+        "to_ms": None if query.started_to is None else to_millis(query.started_to),
+        "prefix": query.call_id_prefix or None,
+        "refused": query.refused,
+        "min_pause_ms": query.min_pause_ms or None,
+        "legal_hold": query.legal_hold,
+        "after_ms": after.started_ms if after else None,
+    }
+    params = {k: v for k, v in given.items() if v is not None}
+    if after:
+        params["after_id"] = after.call_id
+    return params | {"rows": query.limit + 1}
 
 
 def call_parameters(query: CallQuery) -> dict[str, Any]:
