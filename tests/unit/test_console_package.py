@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,5 +16,8 @@ def test_every_template_and_static_file_is_package_data() -> None:
              for folder in ("templates", "static") for p in (CONSOLE / folder).rglob("*")
              if p.is_file()]
     assert files, "no console files found"
-    missing = [f for f in files if not any(fnmatch(f, pattern) for pattern in patterns)]
+    # Globbed as setuptools does: a `*` never crosses a `/`.
+    packaged = {p.relative_to(ROOT / "recaudit").as_posix()
+                for pattern in patterns for p in (ROOT / "recaudit").glob(pattern)}
+    missing = [f for f in files if f not in packaged]
     assert not missing, f"not packaged: {missing}"
