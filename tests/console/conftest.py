@@ -73,8 +73,11 @@ class Console:
 def serve_console(tmp_path_factory: pytest.TempPathFactory, clickhouse: Client,
                   env: dict[str, str] | None = None) -> Iterator[Console]:
     database = f"console_{uuid.uuid4().hex[:12]}"
+    # Audio sent for a call dated back waits for its commands however slow the machine is
+    # (ten minutes of lateness), so a test's audio never races the lateness sweep.
     settings = Settings.from_env(env or {}, data_dir=tmp_path_factory.mktemp(database),
-                                 clickhouse_database=database, pause_poll_ms=50)
+                                 clickhouse_database=database, pause_poll_ms=50,
+                                 audio_lateness_ms=600_000)
     backend = build(settings, clickhouse=clickhouse)
     backend.start()
     try:
