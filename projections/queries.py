@@ -8,6 +8,7 @@ is bound as an identifier (`{db:Identifier}`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,8 +35,7 @@ WHERE call_id = {call_id:String}
 # into three arrays: organisations held whole, calls held, (org, agent) pairs held. A call
 # is held by an active hold of its organisation on its id, on an agent who had it, or on
 # every call. No FINAL there: a row stored twice changes neither `any` nor `countIf > 0`.
-CALL_SUMMARIES = """
-WITH (
+HOLD_SETS = """WITH (
     SELECT (groupArrayIf(org_id, call_id IS NULL AND agent_id IS NULL),
             groupArrayIf(assumeNotNull(call_id), call_id IS NOT NULL),
             groupArrayIf((org_id, assumeNotNull(agent_id)), agent_id IS NOT NULL))
@@ -47,11 +47,14 @@ WITH (
         HAVING countIf(type = 'LegalHoldReleased') = 0
     )
 ) AS holds
-SELECT call_id, org_id, agent_id, mode, state, started_at, ended_at,
+"""
+ON_HOLD = """(has(holds.1, org_id) OR has(holds.2, call_id)
+           OR hasAny(holds.3, arrayMap(agent -> (org_id, agent), agents)))"""
+CALL_COLUMNS = """call_id, org_id, agent_id, mode, state, started_at, ended_at,
        recording_ms, paused_ms, off_ms, refusals, longest_pause_ms,
-       has(holds.1, org_id) OR has(holds.2, call_id)
-           OR hasAny(holds.3, arrayMap(agent -> (org_id, agent), agents)) AS on_hold,
-       toUnixTimestamp64Milli(started_at) AS started_ms
+       """ + ON_HOLD + """ AS on_hold,
+       toUnixTimestamp64Milli(started_at) AS started_ms"""
+CALL_FILTERS = """
 FROM {db:Identifier}.calls FINAL
 WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
   AND ({agent_id:Nullable(String)} IS NULL OR has(agents, {agent_id:Nullable(String)}))
@@ -69,6 +72,71 @@ WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
                                    {after_id:String}))
 ORDER BY started_at DESC, call_id DESC
 LIMIT {rows:UInt32}
+"""
+CALL_SUMMARIES = HOLD_SETS + "SELECT " + CALL_COLUMNS + CALL_FILTERS
+
+# The page as the reader runs it, in two steps: the page's keys first, then the summaries
+# of those calls by their primary key. The keys' query holds the conditions of the filters
+# asked for only (each value still a bound parameter), so that the engine reads, for every
+# row it merges under `FINAL`, only the columns those filters name. `CALL_SUMMARIES`, every
+# filter in one static query, is the benchmarks' baseline.
+CALL_CONDITIONS: dict[str, str] = {
+    "org_ids": "has({org_ids:Array(String)}, org_id)",
+    "agent_id": "has(agents, {agent_id:String})",
+    "mode": "mode = {mode:String}",
+    "state": "state = {state:String}",
+    "from_ms": "started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')",
+    "to_ms": "started_at < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')",
+    "prefix": "startsWith(call_id, {prefix:String})",
+    "refused": "(refusals > 0) = {refused:Bool}",
+    "min_pause_ms": "longest_pause_ms >= {min_pause_ms:Int64}",
+    "legal_hold": ON_HOLD + " = {legal_hold:Bool}",
+    "after_ms": "(started_at, call_id) < (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), "
+                "{after_id:String})",
+}
+
+
+def call_page_keys(filters: Iterable[str]) -> str:
+    """The keys' query of a page with these filters (names of `CALL_CONDITIONS`)."""
+    asked = set(filters)
+    where = " AND ".join(c for name, c in CALL_CONDITIONS.items() if name in asked) or "1"
+    holds = HOLD_SETS if "legal_hold" in asked else ""
+    return (holds + "SELECT call_id, toUnixTimestamp64Milli(started_at) AS started_ms\n"
+            f"FROM {{db:Identifier}}.calls FINAL\nWHERE {where}\n"
+            "ORDER BY started_at DESC, call_id DESC\nLIMIT {rows:UInt32}")
+
+
+CALL_SUMMARIES_OF = HOLD_SETS + "SELECT " + CALL_COLUMNS + """
+FROM {db:Identifier}.calls FINAL
+WHERE call_id IN {ids:Array(String)}
+"""
+
+# The console's dashboard: the calls of some organisations started in a period (every
+# parameter bound; `to_ms` NULL for no end), and the events of those calls.
+DASHBOARD_CALLS_WHERE = """
+WHERE (empty({org_ids:Array(String)}) OR has({org_ids:Array(String)}, org_id))
+  AND ({agent_id:Nullable(String)} IS NULL OR has(agents, {agent_id:Nullable(String)}))
+  AND started_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND ({to_ms:Nullable(Int64)} IS NULL
+       OR started_at < fromUnixTimestamp64Milli({to_at:Int64}, 'UTC'))
+"""
+
+DASHBOARD_TOTALS = """
+SELECT count() AS calls, sum(calls.recording_ms) AS recorded_ms,
+       sum(calls.recording_ms + calls.paused_ms + calls.off_ms) AS all_ms,
+       sum(calls.pauses) AS pause_count, max(calls.longest_pause_ms) AS longest_ms,
+       countIf(calls.mode = 'always_on' AND calls.paused_ms + calls.off_ms > 0) AS gaps
+FROM {db:Identifier}.calls FINAL
+""" + DASHBOARD_CALLS_WHERE
+
+DASHBOARD_EVENTS = """
+SELECT type, code, agent_id, automatic, count() AS n
+FROM {db:Identifier}.events FINAL
+WHERE stream = 'call'
+  AND (type = 'CommandRejected' OR (type = 'RecordingResumed' AND automatic))
+  AND call_id IN (SELECT call_id FROM {db:Identifier}.calls FINAL
+""" + DASHBOARD_CALLS_WHERE + """)
+GROUP BY type, code, agent_id, automatic
 """
 
 POLICY_ORGS = """

@@ -25,12 +25,13 @@ from recaudit.core.readmodel import (
     CallKey,
     CallPage,
     CallQuery,
+    DashboardQuery,
     ProjectionBehind,
     ProjectionUnavailable,
     StoredLog,
     require_stored,
 )
-from recaudit.core.views import CallSummary, TimelineView
+from recaudit.core.views import CallSummary, Dashboard, TimelineView
 
 DEFAULT_WAIT = 5.0
 RECHECK_EVERY = 0.05
@@ -95,10 +96,12 @@ class ClickHouseTimelineReader:
             self.progress.wait(min(remaining, RECHECK_EVERY))
 
     def calls(self, query: CallQuery, min_position: int | None = None) -> CallPage:
-        rows = self._read(min_position, queries.CALL_SUMMARIES, **call_parameters(query))
-        page = [summary_of(row) for row in rows[:query.limit]]
-        more = len(rows) > query.limit
-        last = rows[query.limit - 1] if more else None
+        """The page's keys first, then those calls' summaries (`queries.call_page_keys`)."""
+        params = page_parameters(query)
+        keys = self._read(min_position, queries.call_page_keys(params), **params)
+        page = [summary_of(row)
+                for row in self._summaries([str(k["call_id"]) for k in keys[:query.limit]])]
+        last = keys[query.limit - 1] if len(keys) > query.limit else None
         return CallPage(tuple(page),
                         CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
 
@@ -114,6 +117,19 @@ class ClickHouseTimelineReader:
         rows = self._read(None, queries.RETENTION_CANDIDATES, org_id=org_id,
                           before=to_millis(ended_before))
         return [str(row["call_id"]) for row in rows]
+    def _summaries(self, call_ids: list[str]) -> list[dict[str, Any]]:
+        """The summary rows of these calls, in the order given."""
+        if not call_ids:
+            return []
+        found = {str(row["call_id"]): row
+                 for row in self._read(None, queries.CALL_SUMMARIES_OF, ids=call_ids)}
+        return [found[c] for c in call_ids if c in found]
+
+    def dashboard(self, query: DashboardQuery) -> Dashboard:
+        params = dashboard_parameters(query)
+        totals = self._read(None, queries.DASHBOARD_TOTALS, **params)[0]
+        events = self._read(None, queries.DASHBOARD_EVENTS, **params)
+        return dashboard_of(totals, events)
 
     def policy_orgs(self) -> list[str]:
         return [str(row["org_id"]) for row in self._read(None, queries.POLICY_ORGS)]
@@ -174,6 +190,28 @@ def view_of(document: str) -> TimelineView:
     )
 
 
+def page_parameters(query: CallQuery) -> dict[str, Any]:
+    """The bound parameters of the filters `query` asks for, and the rows to read."""
+    after = query.after
+    given: dict[str, Any] = {
+        "org_ids": list(query.org_ids) if query.org_ids else None,
+        "agent_id": query.agent_id,
+        "mode": query.mode.value if query.mode else None,
+        "state": query.state.value if query.state else None,
+        "from_ms": None if query.started_from is None else to_millis(query.started_from),
+        "to_ms": None if query.started_to is None else to_millis(query.started_to),
+        "prefix": query.call_id_prefix or None,
+        "refused": query.refused,
+        "min_pause_ms": query.min_pause_ms or None,
+        "legal_hold": query.legal_hold,
+        "after_ms": after.started_ms if after else None,
+    }
+    params = {k: v for k, v in given.items() if v is not None}
+    if after:
+        params["after_id"] = after.call_id
+    return params | {"rows": query.limit + 1}
+
+
 def call_parameters(query: CallQuery) -> dict[str, Any]:
     """The bound parameters of `queries.CALL_SUMMARIES` for `query` (None: no filter)."""
     def millis(at: Any) -> int | None:
@@ -196,6 +234,39 @@ def call_parameters(query: CallQuery) -> dict[str, Any]:
         "after_id": after.call_id if after else "",
         "rows": query.limit + 1,
     }
+
+
+TOP_AGENTS = 5
+
+
+def dashboard_parameters(query: DashboardQuery) -> dict[str, Any]:
+    to_ms = None if query.started_to is None else to_millis(query.started_to)
+    return {"org_ids": list(query.org_ids or ()), "agent_id": query.agent_id,
+            "from_ms": 0 if query.started_from is None else to_millis(query.started_from),
+            "to_ms": to_ms, "to_at": to_ms or 0}
+
+
+def dashboard_of(totals: dict[str, Any], events: list[dict[str, Any]]) -> Dashboard:
+    codes: dict[str, int] = {}
+    agents: dict[str, int] = {}
+    resumes = 0
+    for row in events:
+        n = int(row["n"])
+        if row["type"] == "RecordingResumed":
+            resumes += n
+            continue
+        codes[str(row["code"])] = codes.get(str(row["code"]), 0) + n
+        agents[str(row["agent_id"])] = agents.get(str(row["agent_id"]), 0) + n
+    def most(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    return Dashboard(
+        calls=int(totals["calls"]), recording_ms=int(totals["recorded_ms"]),
+        total_ms=int(totals["all_ms"]), pauses=int(totals["pause_count"]),
+        longest_pause_ms=int(totals["longest_ms"]),
+        refusals_by_code=tuple(most(codes)), automatic_resumes=resumes,
+        agents_by_refusals=tuple(most(agents)[:TOP_AGENTS]),
+        always_on_gaps=int(totals["gaps"]))
 
 
 def summary_of(row: dict[str, Any]) -> CallSummary:

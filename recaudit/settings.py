@@ -27,6 +27,7 @@
 | RECAUDIT_RETENTION_SWEEP_MS | how often `serve` deletes audio past retention (ms) | 3600000 |
 | RECAUDIT_ACCESS_LOG | on, or off (only to measure its cost: reads are then not recorded) | on |
 | RECAUDIT_SIGNING_KEY_FILE | Ed25519 private key (PEM) signing evidence bundles | (data dir) |
+| RECAUDIT_CONSOLE_SESSION_S | how long a console sign-in lasts, in seconds (1 to 604800) | 28800 |
 | RECAUDIT_FAULT_PAUSE_MS | fault-injection tests only: consumers pause around applying | 0 |
 | RECAUDIT_LOG_LEVEL | debug, info, warning, error or critical | info |
 | RECAUDIT_LOG_FORMAT | text, or json (one JSON object per line) | text |
@@ -82,6 +83,9 @@ class LogSettings:
             raise SettingsError(f"RECAUDIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} "
                                 f"(got {self.format!r})")
 
+# The longest a console sign-in may last: a week.
+MOST_SESSION_S = 7 * 24 * 3600
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -110,6 +114,7 @@ class Settings:
     retention_sweep_ms: int = 3_600_000
     access_log: bool = True
     signing_key_file: Path | None = None
+    console_session_s: int = 8 * 3600
     fault_pause_ms: int = 0
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -143,6 +148,7 @@ class Settings:
             retention_sweep_ms=_int(env, "RECAUDIT_RETENTION_SWEEP_MS", 3_600_000),
             access_log=_switch(env, "RECAUDIT_ACCESS_LOG", True),
             signing_key_file=_path(env, "RECAUDIT_SIGNING_KEY_FILE"),
+            console_session_s=_int(env, "RECAUDIT_CONSOLE_SESSION_S", 8 * 3600),
             fault_pause_ms=_int(env, "RECAUDIT_FAULT_PAUSE_MS", 0),
             log=LogSettings.from_env(env),
         )
@@ -180,6 +186,9 @@ class Settings:
             raise SettingsError("RECAUDIT_FAULT_PAUSE_MS must be between 0 and 10000")
         if self.max_body_bytes < 1024:
             raise SettingsError("RECAUDIT_MAX_BODY_BYTES must be at least 1024")
+        if not 1 <= self.console_session_s <= MOST_SESSION_S:
+            raise SettingsError(f"RECAUDIT_CONSOLE_SESSION_S must be between 1 and "
+                                f"{MOST_SESSION_S} (a week)")
         self.log.validate()
 
     def clickhouse_url(self) -> str:

@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 scripts/bootstrap.sh
 PY=.venv/bin/python
-for name in http commands segments projections access; do
+for name in http commands segments projections access console; do
   echo "== bench.$name"
   "$PY" -m "bench.$name"
 done

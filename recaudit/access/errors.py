@@ -34,6 +34,10 @@ class Forbidden(Refused):
     """The token's role or organisation does not allow the request."""
 
 
+class CsrfMissing(Refused):
+    """A state-changing request of a console session without the session's CSRF token."""
+
+
 class NotVisible(Refused):
     """A call the principal may not see: answered exactly as an unknown call."""
 

@@ -37,6 +37,7 @@ from recaudit.http.admin import admin_router
 from recaudit.http.analytics import analytics_router
 from recaudit.http.api import create_app
 from recaudit.http.audio import install_audio_routes
+from recaudit.http.console import SessionStore, install_console, refusal_page
 from recaudit.http.evidence import evidence_router
 from recaudit.http.lifecycle import lifecycle_router
 from recaudit.http.listings import listings_router
@@ -63,6 +64,7 @@ class Backend:
     scheduler: PauseScheduler | None = None
     compliance: ComplianceService | None = None
     retention: RetentionSweeper | None = None
+    sessions: SessionStore | None = None
 
     def start_relay(self) -> None:
         """Publish the event store to Kafka on a background thread (Kafka mode only)."""
@@ -156,16 +158,22 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     app.include_router(evidence_router(
         bundles(settings, store, RecordingFiles(segments.store), sealer.seal_once, key, clock),
         public_pem(key), reads))
+    sessions = SessionStore(settings.console_session_s)
+    install_console(app, service, listings=projections.reader, timelines=projections.reader,
+                    dashboards=projections.reader, tokens=tokens, sessions=sessions,
+                    segments=segments)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))
-    install_access(app, tokens, service, max_body=settings.max_body_bytes)  # after every route
+    install_access(app, tokens, service, max_body=settings.max_body_bytes,  # after every route
+                   sessions=sessions, pages=refusal_page)
     return Backend(settings, store, committer, service, app, pipeline, relay,
                    projections=projections, segments=segments,
                    sealer=sealer,
                    scheduler=scheduler, compliance=compliance,
                    retention=RetentionSweeper(compliance, projections.reader,
-                                              interval_seconds=settings.retention_sweep_ms / 1000))
+                                              interval_seconds=settings.retention_sweep_ms / 1000),
+                   sessions=sessions)
 
 
 def call_states_path(settings: Settings) -> Path:

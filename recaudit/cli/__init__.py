@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data-dir", type=Path, help="where the in-process backend keeps data")
     demo.add_argument("--calls", type=int, default=40, help="how many calls to drive")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--audio-calls", type=int, default=8,
+                      help="how many of the calls stream audio (in-process only)")
     demo.add_argument("--yes", action="store_true",
                       help="with --url: go ahead without asking (the calls stay in its store)")
     remote.add_token_option(demo)

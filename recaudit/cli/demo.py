@@ -19,7 +19,7 @@ import httpx
 
 from domain.clock import iso_millis
 from domain.rules import Mode
-from recaudit.cli import demo_lifecycle
+from recaudit.cli import demo_audio, demo_lifecycle
 from recaudit.cli.exits import ExitCode
 from recaudit.cli.remote import auth_headers
 from recaudit.http.routes import command_path
@@ -40,7 +40,9 @@ def run_demo(args: argparse.Namespace) -> int:
             url, data_dir = _start_in_process(stack, data_dir)
         client = stack.enter_context(httpx.Client(base_url=url, timeout=30,
                                                   headers=auth_headers(args)))
-        report = drive(client, calls=args.calls, seed=args.seed)
+        # Audio is sent to the in-process backend only, whose lateness bound it sets.
+        audio = args.audio_calls if args.url is None else 0
+        report = drive(client, calls=args.calls, seed=args.seed, audio_calls=audio)
         print_report(report, url, data_dir, in_process=args.url is None)
         print()
         example = report["timelines"][0][1] if report["timelines"] else None
@@ -74,14 +76,17 @@ def _start_in_process(stack: ExitStack, data_dir: Path | None) -> tuple[str, Pat
 
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="recaudit-demo-"))
-    backend = build(Settings.from_env(data_dir=data_dir))
+    backend = build(Settings.from_env(data_dir=data_dir,
+                                      audio_lateness_ms=demo_audio.LATENESS_MS,
+                                      audio_held_call_bytes=demo_audio.HELD_CALL_BYTES))
     stack.callback(backend.close)
     backend.start()
     server = stack.enter_context(BackgroundServer(backend.app))
     return server.url, data_dir
 
 
-def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
+def drive(client: httpx.Client, *, calls: int, seed: int,
+          audio_calls: int = 0) -> dict[str, Any]:
     rng = random.Random(seed)
     for mode, org in ORGS.items():
         _ok(client.put(f"/policies/{org}", json={"mode": mode.value, "changed_by": "demo-admin",
@@ -97,6 +102,7 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
     accepted: Counter[str] = Counter()
     transferred: Counter[str] = Counter()
     timelines = []
+    heard: list[str] = []
     for n in range(calls):
         mode = list(Mode)[n % len(Mode)]
         agent = "agent-trainee" if mode is Mode.PAUSE_RESUME and n % 8 == 1 else f"agent-{n % 5}"
@@ -104,22 +110,29 @@ def drive(client: httpx.Client, *, calls: int, seed: int) -> dict[str, Any]:
         colleague = f"agent-{(n + 1) % 5}" if n % 3 == 2 else None
         script = call_script(rng, f"demo-{run_tag}-{n:04d}", ORGS[mode], agent, mode,
                              start + timedelta(minutes=2 * n), transfer_to=colleague)
-        call_mode = _play(client, script, accepted, refusals, transferred)
+        call_mode = _play(client, script, accepted, refusals, transferred,
+                          audio=n < audio_calls)
+        if n < audio_calls:
+            heard.append(script.call_id)
         # The timeline is a projection: wait for it to include this call's last event.
         position = _ok(client.get(f"/calls/{script.call_id}"))["position"]
         timelines.append((call_mode, _ok(client.get(f"/calls/{script.call_id}/timeline",
                                                     params={"min_position": position}))))
+    closed = demo_audio.wait_closed(client, heard) if heard else 0
     return {"accepted": accepted, "refusals": refusals, "transfers": transferred,
-            "timelines": timelines}
+            "timelines": timelines, "audio_calls": heard, "recordings": closed}
 
 
 def _play(client: httpx.Client, script: CallScript, accepted: Counter[str],
-          refusals: dict[str, Counter[str]], transferred: Counter[str]) -> str:
+          refusals: dict[str, Counter[str]], transferred: Counter[str], *,
+          audio: bool = False) -> str:
     body = {"call_id": script.call_id, "org_id": script.org_id, "agent_id": script.agent_id,
             "direction": script.direction, "at": iso_millis(script.started_at),
             "command_id": f"{script.call_id}-start"}
     mode = str(_ok(client.post("/calls", json=body))["mode"])
     accepted[mode] += 1
+    if audio:  # the whole call's audio, held until its commands decide it
+        demo_audio.stream(client, script.call_id, script.started_at, script.steps[-1].at)
     agent = script.agent_id  # who has the call, and so sends its commands
     for i, step in enumerate(script.steps):
         command: dict[str, Any] = {"by": agent, "at": iso_millis(step.at),
@@ -170,12 +183,17 @@ def print_report(report: dict[str, Any], url: str, data_dir: Path | None, *,
         print(f"\n{mode.value} pauses are capped at {cap // 1000} s: {resumed} of them "
               "resumed by themselves (by system, at exactly the pause's start plus the cap)")
     example = report["timelines"][0][1]["call_id"] if report["timelines"] else None
+    if report["audio_calls"]:
+        print(f"\nAudio: {len(report['audio_calls'])} calls streamed a tone whose pitch steps "
+              f"every second ({report['recordings']} recordings closed): a jump in the "
+              "pitches is where a pause or a stop cut the recording.")
     print()
     if in_process:
         print(f"The backend ran in this process; its data is in {data_dir}.")
         print(f"Look at it with: recaudit serve --data-dir {data_dir}")
         url = "http://127.0.0.1:8080"
     if example:
+        print(f"  console: {url}/console/  (this call: {url}/console/calls/{example})")
         print(f"  curl {url}/calls/{example}")
         print(f"  curl {url}/calls/{example}/timeline")
         print(f"  recaudit timeline {example} --url {url}")

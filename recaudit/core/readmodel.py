@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.rules import CallState, Mode
-from recaudit.core.views import CallSummary, TimelineView
+from recaudit.core.views import CallSummary, Dashboard, TimelineView
 
 
 class ReadModelError(Exception):
@@ -145,4 +145,21 @@ class Listings(Protocol):
 
     def policy_orgs(self) -> list[str]:
         """The organisations that have a policy stream, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    """Which calls a dashboard covers: organisations (None: every one) and a period of
+    call starts (`started_from` inclusive, `started_to` exclusive; None: unbounded)."""
+
+    org_ids: tuple[str, ...] | None = None
+    agent_id: str | None = None  # the calls an agent has had (an agent's own dashboard)
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+
+class Dashboards(Protocol):
+    def dashboard(self, query: DashboardQuery) -> Dashboard:
+        """The dashboard's figures (raises ProjectionUnavailable)."""
         ...

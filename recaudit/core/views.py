@@ -262,3 +262,26 @@ def interval_json(interval: Interval) -> dict[str, Any]:
         "reason": interval.reason,
         "by": interval.by,
     }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The figures of an organisation (or every one reached) over a period of call starts."""
+
+    calls: int
+    recording_ms: int  # of closed intervals
+    total_ms: int  # recording, paused and off, of closed intervals
+    pauses: int
+    longest_pause_ms: int
+    refusals_by_code: tuple[tuple[str, int], ...]  # most first
+    automatic_resumes: int
+    agents_by_refusals: tuple[tuple[str, int], ...]  # most first, the top few
+    always_on_gaps: int  # always-on calls with any time not recorded
+
+    @property
+    def refusals(self) -> int:
+        return sum(n for _code, n in self.refusals_by_code)
+
+    @property
+    def recorded_share(self) -> float | None:
+        return self.recording_ms / self.total_ms if self.total_ms else None

@@ -14,15 +14,19 @@ from fastapi import FastAPI
 from recaudit.access.scopes import CallOwners
 from recaudit.access.tokens import TokenTable
 from recaudit.core.service import RecordingService
-from recaudit.http.gate import AccessGate
+from recaudit.http.console.sessions import SessionStore
+from recaudit.http.gate import AccessGate, PageRefusal
 from recaudit.http.routes import PUBLIC
 
 
 def install(app: FastAPI, tokens: TokenTable, service: RecordingService, *,
-            max_body: int) -> None:
-    """Put the gate in front of every route of `app` (call once its routes are added)."""
+            max_body: int, sessions: SessionStore | None = None,
+            pages: PageRefusal | None = None) -> None:
+    """Put the gate in front of every route of `app` (call once its routes are added);
+    `sessions` are the console's (a signed-in browser), `pages` answers a refused page."""
     app.add_middleware(AccessGate, routes=app.router.routes, tokens=tokens,
-                       owners=CallOwners(service), max_body=max_body)
+                       owners=CallOwners(service), max_body=max_body, sessions=sessions,
+                       pages=pages)
     if tokens.enabled:
         app.openapi = _with_bearer(app.openapi)  # type: ignore[method-assign]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any, TypeGuard
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,7 @@ from domain.lifecycle import org_of_hold
 from recaudit.access.errors import (
     ActorMismatch,
     CallIdTaken,
+    CsrfMissing,
     Forbidden,
     NotVisible,
     Refused,
@@ -45,25 +47,35 @@ from recaudit.access.scopes import CallOwner, CallOwners
 from recaudit.access.tokens import EVERY_ORG, Principal, TokenTable
 from recaudit.core.health import StoreUnavailable
 from recaudit.http.body import ClientGone, read_limited, replay
+from recaudit.http.console.sessions import CSRF_HEADER, SessionStore, cookie_value
 from recaudit.http.errors import answer, answer_for
-from recaudit.http.routes import PUBLIC, ROUTES, STREAMED
+from recaudit.http.routes import CONSOLE_PUBLIC, CONSOLE_ROUTES, PUBLIC, ROUTES, STREAMED
 
 log = logging.getLogger(__name__)
 RouteKey = tuple[str, str]
 ID = re.compile(ID_PATTERN)
 UNLISTED: RouteKey = ("*", "a route no access rule names")
+RULES: dict[RouteKey, RouteRule] = {**ROUTES, **CONSOLE_ROUTES}
+OPEN: frozenset[RouteKey] = PUBLIC | CONSOLE_PUBLIC
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# How a refusal of a console page is answered (an HTML page, or the way to sign in).
+PageRefusal = Callable[[Exception, Scope], ASGIApp]
 
 
 class AccessGate:
     def __init__(self, app: ASGIApp, *, routes: list[BaseRoute], tokens: TokenTable,
-                 owners: CallOwners, max_body: int) -> None:
+                 owners: CallOwners, max_body: int, sessions: SessionStore | None = None,
+                 pages: PageRefusal | None = None, console: str = "/console/") -> None:
         self.app = app
         self.routes = routes
         self.tokens = tokens
         self.owners = owners
         self.max_body = max_body
+        self.sessions = sessions
+        self.pages = pages
+        self.console = console
         self.templates = {template: compile_path(template)[::2]
-                          for _method, template in (*ROUTES, *PUBLIC)}
+                          for _method, template in (*RULES, *OPEN)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,14 +86,16 @@ class AccessGate:
         except ClientGone:
             return
         except (Refused, StoreUnavailable) as exc:
-            await answer(exc)(scope, receive, send)
+            page = self.pages is not None and _route_path(scope).startswith(self.console)
+            refusal = self.pages(exc, scope) if self.pages is not None and page else answer(exc)
+            await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
     async def _admit(self, scope: Scope, receive: Receive) -> Receive:
         key, params = self._route(scope)
         principal = None
-        if self.tokens.enabled and key not in PUBLIC:
+        if self.tokens.enabled and key not in OPEN:
             principal = self._authenticate(scope)
         body = None if key in STREAMED else await read_limited(scope, receive, self.max_body)
         if principal is not None:
@@ -102,7 +116,7 @@ class AccessGate:
             found = pattern.match(path)
             if found is None:
                 continue
-            if (method, template) in ROUTES or (method, template) in PUBLIC:
+            if (method, template) in RULES or (method, template) in OPEN:
                 params = {k: convertors[k].convert(v) for k, v in found.groupdict().items()}
                 return (method, template), params
         if any(route.matches(scope)[0] is Match.FULL for route in self.routes):
@@ -111,6 +125,10 @@ class AccessGate:
 
     def _authenticate(self, scope: Scope) -> Principal:
         given = [v for k, v in scope.get("headers", ()) if k == b"authorization"]
+        if not given and self.sessions is not None:
+            session_id = cookie_value(scope.get("headers", ()))
+            if session_id is not None:
+                return self._session(scope, session_id)
         if not given:
             raise Unauthenticated("this server requires an access token: send "
                                   "Authorization: Bearer <token>")
@@ -121,9 +139,25 @@ class AccessGate:
                                   "Authorization: Bearer <token> header)", invalid=True)
         return principal
 
+    def _session(self, scope: Scope, session_id: str) -> Principal:
+        """The principal of a console session; a state-changing request must carry the
+        session's CSRF token (header `X-CSRF-Token`)."""
+        assert self.sessions is not None
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise Unauthenticated("the console session has expired or was closed: sign in "
+                                  "again at /console/login", invalid=True)
+        if scope["method"] not in SAFE_METHODS:
+            given = [v for k, v in scope.get("headers", ()) if k == CSRF_HEADER.encode()]
+            if len(given) != 1 or not session.allows(given[0].decode("latin-1")):
+                raise CsrfMissing("a console request that changes anything must carry the "
+                                  "session's CSRF token (X-CSRF-Token); reload the page")
+        scope.setdefault("state", {})["console_session"] = session
+        return session.principal
+
     async def _authorize(self, who: Principal, key: RouteKey, params: dict[str, Any],
                          body: bytes | None, scope: Scope) -> None:
-        rule = ROUTES.get(key)
+        rule = RULES.get(key)
         if rule is None:
             raise _refused(who, key, Forbidden("no access rule covers this route; it is "
                                                "refused to every token"))

@@ -69,5 +69,23 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/docs/assets/{path:path}"),
 })
 
+# The console's pages (`recaudit.http.console`, not in the OpenAPI document): each is
+# allowed to whom the API's routes it shows or drives are allowed, with the same reach.
+CONSOLE_ROUTES: dict[tuple[str, str], RouteRule] = {
+    ("GET", "/console/"): RouteRule(Action.READ_CALL, Target.LISTING),
+    ("GET", "/console/dashboard"): RouteRule(Action.READ_CALL, Target.LISTING),
+    ("GET", "/console/calls/{call_id}"): _READ_CALL,
+    ("GET", "/console/agent/{call_id}"): RouteRule(Action.COMMAND, Target.CALL),
+}
+
+# The console's pages open to anyone: signing in and out (each checks what it is sent
+# itself) and the static files.
+CONSOLE_PUBLIC: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("POST", "/console/logout"),
+    ("GET", "/console/static/{path:path}"),
+})
+
 # Routes whose body is streamed to the route, which bounds it itself (audio chunks).
 STREAMED: frozenset[tuple[str, str]] = frozenset({("POST", "/calls/{call_id}/audio")})

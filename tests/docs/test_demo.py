@@ -4,6 +4,7 @@ does nothing without `--yes`."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -42,6 +43,14 @@ def test_the_hint_serves_the_data_the_demo_wrote(tmp_path: Path) -> None:
     assert {row.split()[0]: int(row.split()[4]) for row in rows} == {
         "always_on": 0, "on_demand": 1, "on_demand_uis": 0}
     assert Path(hint.group(2)).parent == tmp_path  # where the demo wrote
+    # Every call streamed its tone, and every recording holds all its audio.
+    assert re.search(r"^Audio: 4 calls streamed a tone", demo.stdout, re.MULTILINE)
+    manifests = [json.loads(p.read_text())
+                 for p in Path(hint.group(2)).glob("recordings/*/*/*/manifest.json")]
+    assert manifests and {m["audio"] for m in manifests} == {"complete"}
+    assert all(m["duration_ms"] > 0 for m in manifests)
+    assert re.search(r"^  console: http://127\.0\.0\.1:8080/console/", demo.stdout,
+                     re.MULTILINE)
     call = re.search(r"curl http://127\.0\.0\.1:8080/calls/(\S+)$", demo.stdout, re.MULTILINE)
     assert call, demo.stdout
 

@@ -38,6 +38,8 @@ REVIEWED = {
     ("projections/schema.py", "EVENTS_NEXT"): "a literal table name",
     ("projections/schema.py", "COPIED_COLUMNS"): "literal column names, backquoted",
     ("consumers/call_states.py", "column"): "a name from the literal PAUSE_COLUMNS tuple",
+    ("projections/queries.py", "where"):
+        "conditions from the literal CALL_CONDITIONS, their values bound as parameters",
 }
 
 

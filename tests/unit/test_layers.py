@@ -32,13 +32,13 @@ WORKLOADS = "recaudit.workloads"
 OURS = ("domain", "recaudit", "consumers", "projections", "schemas")
 
 EDGE_TECH = ("fastapi", "starlette", "uvicorn", "httpx", "kafka", "fastavro",
-             "clickhouse_connect", "chdb")
+             "clickhouse_connect", "chdb", "jinja2")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "domain": (*EDGE_TECH, "psycopg", "pydantic", "eventsourcing.persistence",
                "eventsourcing.postgres", "eventsourcing.sqlite", "eventsourcing.application",
                "consumers.segments"),
     "core": EDGE_TECH,
-    "adapters": ("fastapi", "starlette", "uvicorn"),
+    "adapters": ("fastapi", "starlette", "uvicorn", "jinja2"),
 }
 
 

@@ -130,6 +130,9 @@ def test_postgres_port_and_password_have_defaults() -> None:
         ("RECAUDIT_PAUSE_POLL_MS", "0"),
         ("RECAUDIT_PAUSE_POLL_MS", "60001"),
         ("RECAUDIT_PAUSE_POLL_MS", "often"),
+        ("RECAUDIT_CONSOLE_SESSION_S", "0"),
+        ("RECAUDIT_CONSOLE_SESSION_S", "604801"),
+        ("RECAUDIT_CONSOLE_SESSION_S", "forever"),
     ],
 )
 def test_every_setting_is_validated_and_named_in_the_error(name: str, value: str) -> None:
@@ -170,6 +173,11 @@ def test_a_bad_log_setting_is_refused_by_every_command_with_exit_2(
     captured = capsys.readouterr()
     assert f"recaudit: configuration error: {name} must be one of" in captured.err
     assert captured.out == "", "nothing runs with a bad log setting"
+
+
+def test_console_sessions_last_eight_hours_unless_told() -> None:
+    assert Settings.from_env({}).console_session_s == 8 * 3600
+    assert Settings.from_env({"RECAUDIT_CONSOLE_SESSION_S": "60"}).console_session_s == 60
 
 
 def test_the_pause_scheduler_polls_every_200_ms_unless_told() -> None:
