@@ -13,7 +13,6 @@ up to date would store). Both must answer the same rows; the run checks it.
 from __future__ import annotations
 
 import random
-import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -27,17 +26,13 @@ from projections.reader import call_parameters
 from projections.rows import EVENT_COLUMNS, event_row
 from recaudit.core.readmodel import CallQuery
 
-_HOLDS = re.compile(r"WITH \(.*?\) AS holds\n", re.S)
-_ON_HOLD = re.compile(r"has\(holds\.1.*?AS on_hold", re.S)
-
 
 def _parts() -> tuple[str, str]:
     """The WITH clause of `CALL_SUMMARIES` gathering the holds, and its `on_hold` column."""
-    holds, on_hold = _HOLDS.search(queries.CALL_SUMMARIES), _ON_HOLD.search(
-        queries.CALL_SUMMARIES)
-    if holds is None or on_hold is None:
+    if queries.HOLD_SETS not in queries.CALL_SUMMARIES or \
+            queries.ON_HOLD not in queries.CALL_SUMMARIES:
         raise RuntimeError("CALL_SUMMARIES changed shape: update bench/calllist.py")
-    return holds.group(0), on_hold.group(0).removesuffix(" AS on_hold")
+    return queries.HOLD_SETS, queries.ON_HOLD
 
 
 def baseline_sql() -> str:

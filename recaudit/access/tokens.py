@@ -178,7 +178,12 @@ def _read(path: Path) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A fresh random token (256 bits, URL-safe). It never starts with `-`, which a command
+    line would read as an option (`--token -x...`)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def entry_line(token: str, principal: Principal) -> str:

@@ -123,3 +123,10 @@ def test_token_command_refuses_an_incoherent_holder() -> None:
     done = run_cli("token", "--role", "supervisor", "--org", "*", "--name", "sue")
     assert done.returncode == 2 and "org=*" in done.stderr
 
+
+
+def test_new_tokens_never_start_like_a_command_line_option() -> None:
+    # About one token in 64 would start with "-" if nothing prevented it.
+    tokens = [new_token() for _ in range(2000)]
+    assert not [t for t in tokens if t.startswith("-")]
+    assert len(set(tokens)) == len(tokens) and all(len(t) == 43 for t in tokens)
