@@ -161,7 +161,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
     sessions = SessionStore(settings.console_session_s)
     install_console(app, service, listings=projections.reader, timelines=projections.reader,
                     dashboards=projections.reader, tokens=tokens, sessions=sessions,
-                    segments=segments)
+                    segments=segments, compliance=compliance, reads=reads)
     app.include_router(admin_router(
         lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
                                            head=store.head())))

@@ -228,3 +228,23 @@ def test_signing_in_needs_the_forms_own_csrf_token(secured: Console) -> None:
 def test_sign_in_goes_only_to_console_pages(secured: Console, page: Page) -> None:
     sign_in(page, secured, "auditor-all", "https://example.invalid/")
     assert page.url == f"{secured.url}/console/"
+
+
+def test_the_access_log_and_the_bundle_are_for_auditors(secured: Console, page: Page) -> None:
+    call_id = new_call(secured, "acme", "bob")
+    sign_in(page, secured, "supervisor-acme")
+    answer = page.goto(f"{secured.url}/console/calls/{call_id}")
+    assert answer is not None and answer.status == 200
+    expect(page.locator("#access-title + p")).to_contain_text("shown to auditors and admins")
+    expect(page.locator("#evidence")).to_have_count(0)
+    sign_in(page, secured, "auditor-acme")
+    page.goto(f"{secured.url}/console/calls/{call_id}")
+    reads = page.locator("#access tbody tr")
+    expect(reads).to_have_count(2)  # the supervisor's view: its timeline and recordings
+    expect(reads.nth(0)).to_contain_text("sue")
+    expect(reads.nth(0)).to_contain_text("supervisor")
+    # The bundle downloads through the console's session, recorded as the auditor's read.
+    evidence = fetch(page, "GET", f"/calls/{call_id}/evidence")
+    assert evidence["status"] == 200, evidence
+    log = secured.api.get(f"/calls/{call_id}/access", headers=TOKENS.header("auditor-acme"))
+    assert [(e["what"], e["by"]) for e in log.json()][-1] == ("evidence", "aud")

@@ -165,3 +165,39 @@ def ok_list(console: Console, call_id: str) -> list[dict[str, Any]]:
     answer = console.api.get(f"/calls/{call_id}/recordings")
     assert answer.status_code == 200, answer.text
     return list(answer.json())
+
+
+def test_deletions_holds_the_access_log_and_the_bundle_are_shown(console: Console,
+                                                                 page: Page) -> None:
+    t = datetime.now(UTC) - timedelta(seconds=3)
+    call_id = started(console, Mode.ALWAYS_ON, "page-lifecycle", t)
+    answer = console.api.post(f"/calls/{call_id}/audio", content=tone(2.0),
+                              params={"at": iso_millis(t), "rate": str(RATE)},
+                              headers={"content-type": "audio/L16"})
+    assert answer.status_code == 202, answer.text
+    send(console, call_id, "/end", t + timedelta(seconds=2))
+    erased = console.api.request("DELETE", f"/calls/{call_id}/recordings/1",
+                                 json={"by": "ann", "reason": "asked by the caller"})
+    assert erased.status_code == 200, erased.text
+    hold = ok(console.api.post("/legal-holds", json={
+        "org_id": "page-lifecycle", "call_id": call_id, "case": "CASE-<7>", "by": "aud"}))
+    page.goto(f"{console.url}/console/calls/{call_id}")
+    recording = page.locator("#recording-1")
+    expect(recording).to_contain_text("Audio deleted (erasure) by ann")
+    expect(recording).to_contain_text("asked by the caller")
+    expect(recording.locator("audio")).to_have_count(0)
+    expect(page.locator("#legal-hold")).to_contain_text("Under legal hold")
+    rows = page.locator("#holds tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(hold["hold_id"])
+    expect(rows).to_contain_text("CASE-<7>")  # markup in a case name is text
+    expect(page.locator("#evidence")).to_have_attribute("href", f"/calls/{call_id}/evidence")
+    # The first view read the timeline and the recordings: the next one lists both reads.
+    page.reload()
+    reads = page.locator("#access tbody tr")
+    expect(reads).to_have_count(2)
+    expect(reads.nth(0)).to_contain_text("timeline")
+    expect(reads.nth(1)).to_contain_text("recordings")
+    expect(reads.nth(0)).to_contain_text("loopback")
+    log = console.api.get(f"/calls/{call_id}/access").json()
+    assert [e["what"] for e in log] == ["timeline", "recordings"] * 2

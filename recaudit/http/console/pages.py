@@ -17,15 +17,20 @@ from consumers.segments import SegmentDesk, library
 from consumers.segments.errors import SegmentError
 from domain.clock import iso_millis
 from domain.errors import DomainError
+from domain.lifecycle import ReadKind
 from domain.rules import Command
 from recaudit.access.errors import Refused
+from recaudit.access.rules import PERMISSIONS, Action
 from recaudit.access.tokens import Principal
 from recaudit.core.health import StoreUnavailable
+from recaudit.core.lifecycle import ComplianceService
 from recaudit.core.readmodel import Dashboards, Listings, ReadModelError, TimelineReader
 from recaudit.core.service import RecordingService
+from recaudit.core.views import CallStatus, TimelineView
 from recaudit.http.api import CallIdPath
 from recaudit.http.console import dashboard, listing, svg
 from recaudit.http.errors import answer_for
+from recaudit.http.reads import ReadLog
 from recaudit.http.routes import COMMAND_PATHS, command_path
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -38,7 +43,8 @@ LABELS: dict[str, str] = {
     Command.END.value: "End Call",
 }
 # The call page's sections, in order: one partial each, templates/call/<name>.html.
-SECTIONS = ("status", "timeline", "intervals", "agents", "refusals", "recordings")
+SECTIONS = ("status", "timeline", "intervals", "agents", "refusals", "recordings",
+            "compliance", "access")
 # The errors a page shows as an error page (with the API's status and code).
 PAGE_ERRORS = (DomainError, ReadModelError, Refused, StoreUnavailable, SegmentError)
 
@@ -52,6 +58,8 @@ class Sources:
     timelines: TimelineReader
     dashboards: Dashboards
     segments: SegmentDesk | None = None
+    compliance: ComplianceService | None = None  # holds and the access log
+    reads: ReadLog | None = None  # records the reads a call page makes
 
 
 def duration(ms: int | None) -> str:
@@ -139,16 +147,37 @@ def console_router(sources: Sources) -> APIRouter:
 
     @router.get("/calls/{call_id}", response_class=HTMLResponse)
     async def call_page(request: Request, call_id: CallIdPath) -> HTMLResponse:
-        return await page(request, "call.html", lambda: call_context(sources, call_id))
+        return await page(request, "call.html",
+                          lambda: call_context(sources, call_id, request))
 
     return router
 
 
-def call_context(sources: Sources, call_id: str) -> dict[str, Any]:
-    """What the call page shows: status, timeline (as of the status), its picture, and
-    the recordings' manifests."""
+def call_context(sources: Sources, call_id: str, request: Request) -> dict[str, Any]:
+    """What the call page shows: status, timeline (as of the status), its picture, the
+    recordings' manifests, the holds on the call and its access log. The page's reads of
+    the timeline and the recordings are recorded like the API's."""
     result = sources.service.call(call_id)
     timeline = sources.timelines.timeline(call_id, result.position)
     recordings = library.recordings(sources.segments, call_id) if sources.segments else []
-    return {"status": result.status, "timeline": timeline, "sections": SECTIONS,
-            "picture": svg.draw(timeline, datetime.now(UTC)), "recordings": recordings}
+    context = {"status": result.status, "timeline": timeline, "sections": SECTIONS,
+               "picture": svg.draw(timeline, datetime.now(UTC)), "recordings": recordings,
+               **compliance_context(sources, result.status, timeline, principal(request))}
+    if sources.reads is not None:
+        sources.reads.record(request, call_id, ReadKind.TIMELINE)
+        if sources.segments is not None:
+            sources.reads.record(request, call_id, ReadKind.RECORDINGS)
+    return context
+
+
+def compliance_context(sources: Sources, status: CallStatus, timeline: TimelineView,
+                       who: Principal | None) -> dict[str, Any]:
+    """The active holds on the call; its access log and bundle for those who may read them."""
+    if sources.compliance is None:
+        return {"holds": [], "access": None, "may_audit": False}
+    holders = {holding.agent_id for holding in timeline.agents}
+    holds = [h for h in sources.compliance.holds(status.org_id, active=True)
+             if h.covers(status.call_id, holders)]
+    may_audit = who is None or Action.READ_ACCESS in PERMISSIONS[who.role]
+    access = sources.compliance.access_log(status.call_id) if may_audit else None
+    return {"holds": holds, "access": access, "may_audit": may_audit}
