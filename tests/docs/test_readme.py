@@ -81,10 +81,10 @@ def test_readme_session_answers_as_shown(server: BackgroundServer, section: str,
         pytest.fail("curl is needed to run the README's session")
     host = server.url.removeprefix("http://")
     for command, expected in session(section):
+        command = command.replace("localhost:8080", host)
         if command.startswith("recaudit "):
             run_recaudit(command, expected, tmp_path)
             continue
-        command = command.replace("localhost:8080", host)
         done = subprocess.run(f"{command} -w '\\n%{{http_code}}'", shell=True, check=True,
                               capture_output=True, text=True, timeout=30, cwd=tmp_path)
         body, status = done.stdout.rsplit("\n", 1)
