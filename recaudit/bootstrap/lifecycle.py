@@ -33,6 +33,9 @@ class SegmentFiles:
         sha256 = document.get("sha256") if document else None
         return True, sha256 if isinstance(sha256, str) else None
 
+    def applied_position(self) -> int:
+        return self.desk.position()
+
     def manifest(self, call_id: str, recording_no: int) -> dict[str, Any] | None:
         for document in library.recordings(self.desk, call_id):
             if document.get("recording_no") == recording_no:

@@ -51,6 +51,11 @@ class RecordingFiles(Protocol):
         a store that keeps nothing for a call without audio can say it is done with it."""
         ...
 
+    def applied_position(self) -> int:
+        """Up to which position of the event store the segment store has applied events
+        (deletions included: their audio is gone)."""
+        ...
+
 
 class RetentionCandidates(Protocol):
     """Calls that may hold recordings past retention (port; the projections answer).
@@ -117,6 +122,10 @@ class ComplianceService:
             cutoff = now - timedelta(days=policy.audio_days)
             for call_id in candidates.retention_candidates(org_id, cutoff):
                 self._sweep_call(call_id, policy, now, by, report)
+        if report.deleted and not dry_run:
+            # Answer once the audio is gone, not only recorded as deleted (a while).
+            head = self.store.head()
+            _wait(lambda: self.files.applied_position() >= head, CATCH_UP_S)
         return report
 
     def _sweep_call(self, call_id: str, policy: Policy, now: datetime, by: str,

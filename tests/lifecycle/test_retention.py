@@ -63,6 +63,9 @@ def test_due_recordings_lose_every_byte_held_and_recent_ones_stay(calls: Rig) ->
     result = report(calls)
     assert pairs(result["deleted"]) == {("old", 1)}
     assert pairs(result["kept_for_hold"]) == {("held", 1), ("carols", 1)}
+    # The run answers once the audio is gone: nothing of it is served any more.
+    assert [p.rsplit("/", 1)[-1] for p in calls.files("old")] == ["manifest.json"]
+    assert calls.http.get("/calls/old/recordings/1.wav").status_code == 410
     calls.settle()
     # Only the manifest remains, saying who deleted it, when and why.
     assert [p.rsplit("/", 1)[-1] for p in calls.files("old")] == ["manifest.json"]
