@@ -93,7 +93,18 @@ CALL_CONDITIONS: dict[str, str] = {
     "legal_hold": ON_HOLD + " = {legal_hold:Bool}",
     "after_ms": "(started_at, call_id) < (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), "
                 "{after_id:String})",
+    # The reader's window of months (see `ClickHouseTimelineReader.calls`).
+    "window_from": "started_at >= fromUnixTimestamp64Milli({window_from:Int64}, 'UTC')",
+    "window_to": "started_at < fromUnixTimestamp64Milli({window_to:Int64}, 'UTC')",
 }
+
+# The months that hold calls: the `calls` table's partitions (`toYYYYMM(started_at)`), newest
+# first, read from the engine's own list of parts (no table is scanned).
+CALL_MONTHS = """
+SELECT DISTINCT partition FROM system.parts
+WHERE database = {db:String} AND table = 'calls' AND active
+ORDER BY partition DESC
+"""
 
 
 def call_page_keys(filters: Iterable[str]) -> str:
@@ -103,7 +114,10 @@ def call_page_keys(filters: Iterable[str]) -> str:
     holds = HOLD_SETS if "legal_hold" in asked else ""
     return (holds + "SELECT call_id, toUnixTimestamp64Milli(started_at) AS started_ms\n"
             f"FROM {{db:Identifier}}.calls FINAL\nWHERE {where}\n"
-            "ORDER BY started_at DESC, call_id DESC\nLIMIT {rows:UInt32}")
+            "ORDER BY started_at DESC, call_id DESC\nLIMIT {rows:UInt32}\n"
+            # A call's started_at never changes, so every version of its row lies in one
+            # partition, and FINAL may merge each partition on its own.
+            "SETTINGS do_not_merge_across_partitions_select_final = 1")
 
 
 CALL_SUMMARIES_OF = HOLD_SETS + "SELECT " + CALL_COLUMNS + """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -96,14 +96,52 @@ class ClickHouseTimelineReader:
             self.progress.wait(min(remaining, RECHECK_EVERY))
 
     def calls(self, query: CallQuery, min_position: int | None = None) -> CallPage:
-        """The page's keys first, then those calls' summaries (`queries.call_page_keys`)."""
+        """The page's keys first, then those calls' summaries (`queries.call_page_keys`).
+
+        The keys are read newest months first: the first window is the newest month that
+        holds calls (and anything after it), then the next 2 months, 4, and so on, the last
+        window open to the past; each window's rows all start before the previous one's, so
+        the reading stops as soon as the page is full. A page of recent calls reads a month
+        of the table instead of all of it. A call id prefix is read in one query: the
+        primary key finds it.
+        """
         params = page_parameters(query)
-        keys = self._read(min_position, queries.call_page_keys(params), **params)
+        if min_position is not None:
+            self._read(min_position, "SELECT 1")
+        keys: list[dict[str, Any]] = []
+        for window in self._windows(params):
+            asked = params | window
+            keys += self._read(None, queries.call_page_keys(asked), **asked)
+            if len(keys) >= params["rows"]:
+                break
+        keys = keys[:params["rows"]]
         page = [summary_of(row)
                 for row in self._summaries([str(k["call_id"]) for k in keys[:query.limit]])]
         last = keys[query.limit - 1] if len(keys) > query.limit else None
         return CallPage(tuple(page),
                         CallKey(int(last["started_ms"]), last["call_id"]) if last else None)
+
+    def _windows(self, params: dict[str, Any]) -> list[dict[str, int]]:
+        """The windows of start times to read a page's keys in, newest first (see `calls`)."""
+        if "prefix" in params:
+            return [{}]
+        bounds = [params[k] for k in ("after_ms", "to_ms") if k in params]
+        upper, lower = min(bounds, default=None), params.get("from_ms")
+        starts = [start for start in (month_start(str(row["partition"]))
+                                      for row in self._read(None, queries.CALL_MONTHS))
+                  if (upper is None or start < upper)
+                  and (lower is None or next_month(start) > lower)]
+        windows: list[dict[str, int]] = []
+        newer: int | None = None
+        size, taken = 1, 0
+        while taken < len(starts):
+            taken = min(len(starts), taken + size)
+            window = {} if newer is None else {"window_to": newer}
+            if taken < len(starts):
+                newer = window["window_from"] = starts[taken - 1]
+            windows.append(window)
+            size *= 2
+        return windows or [{}]
 
     def analyst(self, query: queries.AnalystQuery,
                 params: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -188,6 +226,18 @@ def view_of(document: str) -> TimelineView:
         ended_at=optional_from_millis(call["ended_at"]), intervals=intervals,
         rejected=rejected, agents=agents,
     )
+
+
+def month_start(partition: str) -> int:
+    """Epoch milliseconds of the first instant of a `calls` partition (`YYYYMM`), UTC."""
+    return to_millis(datetime(int(partition[:4]), int(partition[4:6]), 1, tzinfo=UTC))
+
+
+def next_month(start_ms: int) -> int:
+    """Epoch milliseconds of the first instant of the month after the one starting there."""
+    start = from_millis(start_ms)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return to_millis(datetime(year, month, 1, tzinfo=UTC))
 
 
 def page_parameters(query: CallQuery) -> dict[str, Any]:

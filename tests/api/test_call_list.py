@@ -142,3 +142,58 @@ def test_a_new_call_is_read_with_min_position(sqlite_backend: Backend) -> None:
     sqlite_backend.pipeline.start()
     position = api.start_call("fresh", "acme").json()["position"]
     assert listed(api, min_position=position) == ["fresh"]
+
+
+@pytest.fixture
+def months(sqlite_backend: Backend) -> tuple[Api, list[str], int]:
+    """Calls started over two years with gaps (so over many partitions of the projection):
+    two a month in some months, one agent's only call in the oldest month. Returns the ids
+    newest first and the position of the last event."""
+    backend, api = sqlite_backend, Api(sqlite_backend.app)
+    api.put_policy("acme", "on_demand")
+    api.put_policy("globex", "on_demand")
+    ids: list[tuple[datetime, str]] = []
+    start = datetime(2024, 1, 31, 23, 59, 59, tzinfo=UTC)
+    for month in (0, 1, 2, 5, 6, 7, 11, 12, 13, 17, 22, 23):
+        for n in range(2):
+            started = start + timedelta(days=30.44 * month, seconds=n)
+            call_id = f"m{month:02d}-{n}"
+            api.start_call(call_id, "acme" if n else "globex",
+                           agent_id="solo" if (month, n) == (0, 0) else "ann", at=started)
+            ids.append((started, call_id))
+    backend.pipeline.start()
+    return api, [c for _, c in sorted(ids, reverse=True)], backend.store.head()
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5, 24])
+def test_pages_read_month_by_month_give_the_same_order(
+        months: tuple[Api, list[str], int], limit: int) -> None:
+    api, newest_first, head = months
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, "min_position": head}
+        if after is not None:
+            params["after"] = after
+        body = api.http.get("/calls", params=params).json()
+        seen += [c["call_id"] for c in body["calls"]]
+        after = body["next"]
+        if after is None:
+            break
+    assert seen == newest_first
+
+
+def test_filters_across_months(months: tuple[Api, list[str], int]) -> None:
+    api, newest_first, head = months
+    assert listed(api, min_position=head) == newest_first
+    assert listed(api, agent_id="solo", limit=1) == ["m00-0"]
+    assert listed(api, org_id="acme", limit=3) == ["m23-1", "m22-1", "m17-1"]
+    assert listed(api, org_id="globex") == [c for c in newest_first if c.endswith("-0")]
+    assert listed(api, **{"from": "2024-06-01T00:00:00Z", "to": "2024-12-01T00:00:00Z"}) == [
+        "m07-1", "m07-0", "m06-1", "m06-0", "m05-1", "m05-0"]
+    assert listed(api, **{"from": "2026-02-01T00:00:00Z"}) == []
+    # m00-1 starts at the first instant of February, in the next partition
+    assert listed(api, **{"to": "2024-02-01T00:00:00Z"}) == ["m00-0"]
+    assert listed(api, **{"from": "2024-02-01T00:00:00Z"})[-1] == "m00-1"
+    assert listed(api, q="m1") == ["m17-1", "m17-0", "m13-1", "m13-0", "m12-1", "m12-0",
+                                   "m11-1", "m11-0"]
