@@ -106,12 +106,12 @@ class ClickHouseTimelineReader:
         primary key finds it.
         """
         params = page_parameters(query)
-        if min_position is not None:
-            self._read(min_position, "SELECT 1")
         keys: list[dict[str, Any]] = []
+        wait = min_position  # the first read waits for it; the later ones follow that one
         for window in self._windows(params):
             asked = params | window
-            keys += self._read(None, queries.call_page_keys(asked), **asked)
+            keys += self._read(wait, queries.call_page_keys(asked), **asked)
+            wait = None
             if len(keys) >= params["rows"]:
                 break
         keys = keys[:params["rows"]]
