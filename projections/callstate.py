@@ -173,7 +173,7 @@ class CallProjection:
             "call_id": self.call_id, "org_id": self.org_id, "agent_id": self.agent_id,
             "mode": self.mode, "started_at": self.started_at, "ended_at": self.ended_at,
             "intervals": self.intervals, "rejected": self.rejected, "agents": self.agents,
-        }, separators=(",", ":"))
+        }, separators=(",", ":"), ensure_ascii=False)  # as ClickHouse writes it (bulk.py)
 
     def interval_row(self, index: int) -> tuple[Any, ...]:
         """An interval's row; its `agent_id` is the agent who had the call when it opened."""

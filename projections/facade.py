@@ -20,6 +20,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from consumers.framework import EventFeed
 from projections import engine, schema
+from projections.bulk import RawEventSource
 from projections.consumer import DEFAULT_NAME, Progress, ProjectionConsumer
 from projections.reader import ClickHouseTimelineReader
 from projections.rebuild import ProgressCallback, Rebuilder, RebuildReport, log_report, logged
@@ -76,13 +77,15 @@ class Projections:
                                                     linger=self.linger)
             return self._consumer
 
-    def rebuild(self, feed: EventFeed, progress: ProgressCallback | None = None) -> RebuildReport:
-        """Replay `feed` into fresh tables and swap them in; one rebuild at a time."""
+    def rebuild(self, feed: EventFeed, progress: ProgressCallback | None = None,
+                raw: RawEventSource | None = None) -> RebuildReport:
+        """Replay `feed` into fresh tables and swap them in; one rebuild at a time. `raw`:
+        the same events undecoded, computed inside ClickHouse first (see `Rebuilder.run`)."""
         with self.rebuilding():
             rebuilder = Rebuilder(self.write_client(), self.database, name=self.name,
                                   live=self._consumer)
             try:
-                report = rebuilder.run(feed, progress)
+                report = rebuilder.run(feed, progress, raw)
             except ClickHouseError as exc:
                 raise ProjectionUnavailable(
                     f"the rebuild failed, the old tables stay: {exc}") from exc
@@ -99,10 +102,11 @@ class Projections:
         finally:
             self._rebuilding.release()
 
-    def rebuild_logged(self, feed: EventFeed, head: int | None = None) -> dict[str, Any]:
+    def rebuild_logged(self, feed: EventFeed, head: int | None = None,
+                       raw: RawEventSource | None = None) -> dict[str, Any]:
         """A rebuild for the admin endpoint: progress (towards `head`, the feed's last
         position, if known) goes to the log, the report is returned."""
-        report = self.rebuild(feed, logged(log, head))
+        report = self.rebuild(feed, logged(log, head), raw)
         log_report(log, report)
         return report.to_json()
 

@@ -21,7 +21,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from consumers.framework import EventFeed, Subscription
-from projections import schema
+from projections import bulk, schema
 from projections.consumer import DEFAULT_NAME, ProjectionConsumer
 from projections.tables import Tables
 
@@ -125,15 +125,25 @@ class Rebuilder:
         self.live = live
         self.poll_timeout = poll_timeout
 
-    def run(self, feed: EventFeed, progress: ProgressCallback | None = None) -> RebuildReport:
+    def run(self, feed: EventFeed, progress: ProgressCallback | None = None,
+            raw: bulk.RawEventSource | None = None) -> RebuildReport:
+        """Replay `feed` into the shadows and swap them in. With `raw`, the same events
+        undecoded, everything stored when the rebuild starts is computed inside ClickHouse
+        first (`projections.bulk`), and `feed` replays only what was stored since."""
         started = time.monotonic()
         schema.create_shadows(self.client, self.database, SUFFIX)
         try:
-            shadow = ProjectionConsumer(Tables(self.client, self.database, SUFFIX),
-                                        name=self.name)
+            tables = Tables(self.client, self.database, SUFFIX)
+            loaded = bulk.BulkReport(0, 0, 0.0)
+            if raw is not None and raw.encoding == bulk.ENCODING:
+                loaded = bulk.load(self.client, self.database,
+                                   {t: tables.name(t) for t in schema.PROJECTION_TABLES}, raw,
+                                   self.name, _bulk_progress(started, progress))
+            shadow = ProjectionConsumer(tables, name=self.name)
             subscription = feed.subscribe(f"{self.name}-rebuild", shadow.resume_position())
             try:
                 replay = _Replay(shadow, subscription, started, progress)
+                replay.events, replay.position = loaded.events, loaded.position
                 replay.until_caught_up(self.poll_timeout)
                 swap_started = time.monotonic()
                 with self.live.paused() if self.live else nullcontext():
@@ -147,6 +157,14 @@ class Rebuilder:
         finally:
             schema.drop_shadows(self.client, self.database, SUFFIX)
         return RebuildReport(replay.events, replay.position, time.monotonic() - started, swap_ms)
+
+
+def _bulk_progress(started: float,
+                   progress: ProgressCallback | None) -> bulk.ProgressCallback | None:
+    if progress is None:
+        return None
+    return lambda events, position: progress(
+        RebuildProgress(events, position, time.monotonic() - started))
 
 
 class _Replay:

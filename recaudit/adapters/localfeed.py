@@ -8,13 +8,34 @@ from eventsourcing.persistence import OperationalError
 
 from consumers.framework import FeedUnavailable
 from domain.published import TOPIC_TYPES, PublishedEvent, publish
+from projections.bulk import ENCODING, RawPage
 from recaudit.core.eventstore import EventStore
+
+PUBLISHED_TOPICS = tuple(TOPIC_TYPES)
 
 
 class LocalFeed:
+    """Also a `projections.bulk.RawEventSource`: the store's states are the library's JSON
+    (no compressor or cipher is configured), which a bulk rebuild reads undecoded."""
+
+    encoding = ENCODING
+
     def __init__(self, store: EventStore, *, batch_size: int = 500) -> None:
         self.store = store
         self.batch_size = batch_size
+
+    def head(self) -> int:
+        return self.store.head()
+
+    def raw_page(self, after: int, limit: int) -> RawPage:
+        try:
+            rows = self.store.index.raw_events(after, limit, PUBLISHED_TOPICS)
+        except OperationalError as exc:
+            raise FeedUnavailable(str(exc)) from exc
+        if not rows:
+            return RawPage([], [], [], [], last=max(after, self.store.head()))
+        positions, topics, versions, states = (list(column) for column in zip(*rows, strict=True))
+        return RawPage(positions, topics, versions, states, last=positions[-1])
 
     def subscribe(self, group: str, after: int) -> LocalSubscription:
         return LocalSubscription(self, after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
@@ -163,8 +163,7 @@ def build(settings: Settings, *, clock: Clock = system_clock,
                     dashboards=projections.reader, tokens=tokens, sessions=sessions,
                     segments=segments, compliance=compliance, reads=reads)
     app.include_router(admin_router(
-        lambda: projections.rebuild_logged(LocalFeed(store, batch_size=REBUILD_BATCH),
-                                           head=store.head())))
+        lambda: _rebuild(projections, store)))
     install_access(app, tokens, service, max_body=settings.max_body_bytes,  # after every route
                    sessions=sessions, pages=refusal_page)
     return Backend(settings, store, committer, service, app, pipeline, relay,
@@ -178,6 +177,13 @@ def build(settings: Settings, *, clock: Clock = system_clock,
 
 def call_states_path(settings: Settings) -> Path:
     return settings.data_dir / "consumers" / "call-states.sqlite"
+
+
+def _rebuild(projections: Projections, store: EventStore) -> dict[str, Any]:
+    """A rebuild from the event store: what it holds now computed inside ClickHouse, then
+    the rest replayed (the store is both the feed and the raw source)."""
+    feed = LocalFeed(store, batch_size=REBUILD_BATCH)
+    return projections.rebuild_logged(feed, head=store.head(), raw=feed)
 
 
 def event_store(settings: Settings) -> EventStore:

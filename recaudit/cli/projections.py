@@ -66,7 +66,8 @@ def _rebuild_here(settings: Settings, projections: Projections) -> int:
               f"from the event store (head position {head})", flush=True)
         progress, bar = rebuild_progress(sys.stderr, head, log)
         try:
-            report = projections.rebuild(LocalFeed(store, batch_size=REBUILD_BATCH), progress)
+            feed = LocalFeed(store, batch_size=REBUILD_BATCH)
+            report = projections.rebuild(feed, progress, raw=feed)
         finally:
             if bar is not None:
                 bar.finish()

@@ -12,7 +12,7 @@ the store picks the one of the module the library was configured with.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -24,9 +24,13 @@ from domain.call import Call
 from domain.ids import call_stream_id, policy_stream_id
 from domain.policy import Policy
 
+# A stored event as a bulk read gives it, undecoded: position, topic, version, state.
+RawEvent = tuple[int, str, int, bytes]
+
 
 class StreamIndex(Protocol):
-    """Point lookups in the stored events, cheaper than reading a stream (port)."""
+    """Point lookups in the stored events, cheaper than reading a stream, and the bulk read
+    of a rebuild (port)."""
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         """The global position of one stored event, or None if it is not stored."""
@@ -38,6 +42,12 @@ class StreamIndex(Protocol):
 
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         """The version of the stream's last event at or before `position`, or None."""
+        ...
+
+    def raw_events(self, after: int, limit: int, topics: Sequence[str]) -> list[RawEvent]:
+        """At most `limit` stored events of `topics` after position `after`, in position
+        order, with their states as stored (the library's notifications cost more to make
+        than the rows to read)."""
         ...
 
 

@@ -25,11 +25,14 @@ def test_the_benchmark_runs_on_a_small_stream(tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     text = result.stdout
-    assert re.search(r"3,000 generated events \([\d,]+ calls, batches of 700\)", text)
+    assert re.search(r"3,000 generated events \([\d,]+ calls\) in a real SQLite event store",
+                     text)
     assert re.search(r"checked against RecordingService: \d+ events identical", text)
-    for line in ("rebuild (consumer apply path", "raw insert of the same", "rebuild / raw rate",
+    assert re.search(r"[\d,]+ stored events decoded back identical", text)
+    for line in ("rebuild (as rebuild-projections: the store read", "raw insert of the same",
+                 "(batches of 700, bare client)", "rebuild / raw rate",
                  "timeline of one call (40 random calls)"):
-        assert line in text
+        assert line in text, line
     assert len(re.findall(r"\[target [^\]]*: (?:MET|NOT MET)\]", text)) == 3
     assert re.search(r"with 12 legal holds \(2 released; [\d,]+ calls on hold\)", text)
     for page in ("unfiltered", "legal_hold=true"):

@@ -63,7 +63,8 @@ def test_rebuild_equals_the_incremental_tables(running: Backend, ch_client: Clie
     assert leftovers.result_rows == []
 
 
-def test_commands_during_a_rebuild_are_not_lost(running: Backend) -> None:
+@pytest.mark.parametrize("bulk", [False, True], ids=["replayed", "bulk"])
+def test_commands_during_a_rebuild_are_not_lost(running: Backend, bulk: bool) -> None:
     service = running.service
     during: list[str] = []
 
@@ -84,7 +85,8 @@ def test_commands_during_a_rebuild_are_not_lost(running: Backend) -> None:
     thread = threading.Thread(target=more_traffic)
     thread.start()
     try:
-        projections_of(running).rebuild(LocalFeed(running.store, batch_size=40), traffic)
+        feed = LocalFeed(running.store, batch_size=40)
+        projections_of(running).rebuild(feed, traffic, raw=feed if bulk else None)
     finally:
         stop.set()
         thread.join()
@@ -120,15 +122,17 @@ class RacingFeed:
         self.subscription.close()
 
 
+@pytest.mark.parametrize("bulk", [False, True], ids=["replayed", "bulk"])
 def test_events_applied_live_just_before_the_swap_are_in_the_new_tables(
-        running: Backend) -> None:
+        running: Backend, bulk: bool) -> None:
     raced: list[str] = []
 
     def race() -> None:
         raced.extend(play_scenarios(running.service, 3, seed=500, prefix="race"))
         caught_up(running)  # the live consumer has put them in the old tables
 
-    projections_of(running).rebuild(RacingFeed(LocalFeed(running.store), race))
+    feed = LocalFeed(running.store)
+    projections_of(running).rebuild(RacingFeed(feed, race), raw=feed if bulk else None)
     assert raced
     assert_matches_domain(running)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
+
+from recaudit.core.eventstore import RawEvent
 
 
 class PostgresStreamIndex:
@@ -32,6 +35,11 @@ class PostgresStreamIndex:
             "WHERE originator_id = %s AND notification_id <= %s"
         ).format(**table)
 
+        self.raw_sql = SQL(
+            "SELECT notification_id, topic, originator_version, state FROM {schema}.{table} "
+            "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+        ).format(**table)
+
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(self.position_sql, (stream_id, version))
@@ -43,6 +51,12 @@ class PostgresStreamIndex:
 
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id, position))
+
+    def raw_events(self, after: int, limit: int, topics: Sequence[str]) -> list[RawEvent]:
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.raw_sql, (after, list(topics), limit))
+            return [(int(r["notification_id"]), str(r["topic"]), int(r["originator_version"]),
+                     bytes(r["state"])) for r in cursor.fetchall()]
 
     def _version(self, sql: Composed, params: tuple[object, ...]) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:

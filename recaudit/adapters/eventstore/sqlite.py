@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from recaudit.core.eventstore import RawEvent
 
 
 class SQLiteStreamIndex:
@@ -25,6 +28,10 @@ class SQLiteStreamIndex:
             "WHERE originator_id = ?"
         )
         self.version_at_sql = self.version_sql + " AND rowid <= ?"
+        self.raw_sql = (
+            f"SELECT rowid, topic, originator_version, state FROM {recorder.events_table_name} "
+            "WHERE rowid > ? AND topic IN ({topics}) ORDER BY rowid LIMIT ?"
+        )
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
@@ -37,6 +44,15 @@ class SQLiteStreamIndex:
 
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id.hex, position))
+
+    def raw_events(self, after: int, limit: int, topics: Sequence[str]) -> list[RawEvent]:
+        sql = self.raw_sql.format(topics=", ".join("?" * len(topics)))
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row: tuples here,
+            plain.row_factory = None      # (int, str, int, bytes) as stored
+            plain.execute(sql, (after, *topics, limit))
+            rows: list[RawEvent] = plain.fetchall()
+            return rows
 
     def _version(self, sql: str, params: tuple[object, ...]) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
