@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -13,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from domain.rules import Command, Mode
 from projections.bulk import RawPage
 from recaudit.adapters.localfeed import LocalFeed
-from recaudit.bootstrap import Backend
+from recaudit.bootstrap import Backend, build
 from recaudit.core.readmodel import ProjectionUnavailable
 from recaudit.settings import Settings
 from tests.projections.helpers import (
@@ -177,3 +178,23 @@ def test_an_empty_store_rebuilds_into_empty_tables(ch_backend: Backend, ch_clien
     report = projections_of(ch_backend).rebuild(feed, raw=feed)
     assert (report.events, report.position) == (0, 0)
     assert all(rows == [] for rows in snapshot(ch_client, ch_database).values())
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_is_read_in_bulk_too(postgres_url: str, tmp_path: Path,
+                                                ch_client: Client, ch_database: str) -> None:
+    settings = Settings.from_env({}, data_dir=tmp_path, postgres_url=postgres_url,
+                                 clickhouse_database=ch_database)
+    backend = build(settings, clickhouse=ch_client)
+    try:
+        set_policies(backend.service)
+        play_scenarios(backend.service, 12, seed=51)
+        play_random(backend.service, 12, seed=52)
+        backend.pipeline.start(only=["projections"])
+        caught_up(backend)
+        live = snapshot(ch_client, ch_database)
+        assert live["calls"]
+        bulk_rebuild(backend)
+        assert snapshot(ch_client, ch_database) == live
+    finally:
+        backend.close()
