@@ -52,8 +52,8 @@ STAGING = ("rebuild_stored", "rebuild_decoded", "rebuild_call_events", "rebuild_
 
 @dataclass(frozen=True)
 class RawPage:
-    """Stored events after a position, undecoded, in position order; `last` is the last
-    position read (internal events included, so a page may hold fewer rows than read)."""
+    """Stored events after a position, undecoded, in position order, as columns; `last` is
+    how far the page read (the store's head once nothing is left)."""
 
     positions: list[int]
     topics: list[str]
@@ -92,6 +92,13 @@ TIME_FIELDS = ("at", "received_at")
 # What the domain's upcasters give a field that an older class version did not store,
 # where that is not None (`domain.call.Call.RecordingResumed.upcast_v1_v2`).
 UPCAST_DEFAULTS = {("RecordingResumed", "automatic"): "false"}
+
+
+_UNMAPPED = {f for fields in published.FIELDS.values() for f in fields} ^ {
+    *FIELD_TYPES, *TIME_FIELDS}
+if _UNMAPPED:  # a contract field the statements would silently leave out, or one too many
+    raise RuntimeError(f"projections.bulk: FIELD_TYPES and the contract's fields differ "
+                       f"in {sorted(_UNMAPPED)}")
 
 
 def _quote(text: str) -> str:
@@ -165,7 +172,7 @@ def _create_statements() -> tuple[str, ...]:
         "CREATE TABLE {db:Identifier}.rebuild_decoded (position UInt64, "
         "type LowCardinality(String), stream LowCardinality(String), key String, "
         "version UInt32, recorded_at Int64, "
-        f"{typed}) ENGINE = Memory",
+        f"{typed}) ENGINE = MergeTree ORDER BY (key, version)",
     )
 
 
@@ -341,9 +348,11 @@ def load(client: Client, database: str, tables: dict[str, str], source: RawEvent
         for statement in _create_statements():
             client.command(statement, parameters=params)
         events, position = _stage(client, params, source, progress)
-        for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events ENGINE = Memory AS "
+        for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events "
+                          "ENGINE = MergeTree ORDER BY (key, version) AS "
                           + CALL_EVENTS,
-                          "CREATE TABLE {db:Identifier}.rebuild_intervals ENGINE = Memory AS "
+                          "CREATE TABLE {db:Identifier}.rebuild_intervals "
+                          "ENGINE = MergeTree ORDER BY (call_id, interval_no) AS "
                           + OPEN_INTERVALS,
                           _event_statement(), _interval_statement(), _call_statement()):
             client.command(statement, parameters=params, settings=SETTINGS)
