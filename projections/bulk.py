@@ -18,7 +18,9 @@ state), and computes every table there in a few statements:
    that moves the call (and by the start of a call that opens off) and closed by the next
    one. A call's summary and its `timeline` document gather its intervals, refusals and
    holders. The result is the state `projections.callstate.CallProjection` leaves, row
-   for row: the tests rebuild the same stores both ways and compare every table.
+   for row: the tests rebuild the same stores both ways and compare every table. The
+   calls are worked on a bucket at a time (a hash of the call id, `BUCKET_EVENTS` events
+   a bucket), in staging tables on disk, so memory does not grow with the store.
 4. `positions`: the highest position loaded, so the consumer goes on from there.
 
 The encoding read is the one the event store writes: the JSON of the eventsourcing
@@ -47,6 +49,9 @@ from projections.rows import EVENT_COLUMNS
 ENCODING = "eventsourcing-json"
 # Raw rows per insert of step 1.
 PAGE = 100_000
+# The windows and summaries run over the calls of one bucket (by a hash of the call id) at
+# a time, about this many events each, so the memory they take does not grow with the store.
+BUCKET_EVENTS = 2_000_000
 STAGING = ("rebuild_stored", "rebuild_decoded", "rebuild_call_events", "rebuild_intervals")
 
 
@@ -189,7 +194,7 @@ SELECT *,
                           type = 'CallTransferred', to_agent_id, NULL)) OVER upto AS holder,
        max(if(type = 'RecordingStarted', recording_no, 0)) OVER upto AS current_no
 FROM {db:Identifier}.rebuild_decoded
-WHERE stream = 'call'
+WHERE stream = 'call' AND cityHash64(key) % {buckets:UInt32} = {bucket:UInt32}
 WINDOW call AS (PARTITION BY key),
        upto AS (PARTITION BY key ORDER BY version ROWS UNBOUNDED PRECEDING)
 """
@@ -239,7 +244,8 @@ def _names(columns: Sequence[str]) -> str:
     return ", ".join(f"`{c}`" for c in columns)
 
 
-def _event_statement() -> str:
+def _event_statements() -> tuple[str, str]:
+    """The `events` rows of call events (from one bucket's windows), and of the others."""
     call_columns = {"agent_id": "if(seen_start, holder, agent_id)",
                     "mode": "if(seen_start, call_mode, mode)"}
     times = {"recorded_at", "at", "received_at"}
@@ -252,12 +258,10 @@ def _event_statement() -> str:
     plain = ", ".join(
         (f"fromUnixTimestamp64Milli(`{c}`, 'UTC')" if c in times else f"`{c}`")
         for c in EVENT_COLUMNS)
-    return f"""
-INSERT INTO {{db:Identifier}}.{{events:Identifier}} ({_names(EVENT_COLUMNS)})
-SELECT {selected} FROM {{db:Identifier}}.rebuild_call_events
-UNION ALL
-SELECT {plain} FROM {{db:Identifier}}.rebuild_decoded WHERE stream != 'call'
-"""
+    into = f"INSERT INTO {{db:Identifier}}.{{events:Identifier}} ({_names(EVENT_COLUMNS)})"
+    return (f"{into} SELECT {selected} FROM {{db:Identifier}}.rebuild_call_events",
+            f"{into} SELECT {plain} FROM {{db:Identifier}}.rebuild_decoded "
+            "WHERE stream != 'call'")
 
 
 def _call_statement() -> str:
@@ -341,21 +345,27 @@ def load(client: Client, database: str, tables: dict[str, str], source: RawEvent
     """Fill the (empty) projection tables named in `tables` from every event `source` holds
     now; returns how many published events were loaded and the position reached."""
     started = time.monotonic()
-    params = {"db": schema.check_identifier(database)} | {
+    params: dict[str, Any] = {"db": schema.check_identifier(database)} | {
         table: schema.check_identifier(name) for table, name in tables.items()}
     drop_staging(client, database)
     try:
         for statement in _create_statements():
             client.command(statement, parameters=params)
         events, position = _stage(client, params, source, progress)
-        for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events "
-                          "ENGINE = MergeTree ORDER BY (key, version) AS "
-                          + CALL_EVENTS,
-                          "CREATE TABLE {db:Identifier}.rebuild_intervals "
-                          "ENGINE = MergeTree ORDER BY (call_id, interval_no) AS "
-                          + OPEN_INTERVALS,
-                          _event_statement(), _interval_statement(), _call_statement()):
-            client.command(statement, parameters=params, settings=SETTINGS)
+        call_events, other_events = _event_statements()
+        client.command(other_events, parameters=params, settings=SETTINGS)
+        buckets = max(1, -(-events // BUCKET_EVENTS))
+        for bucket in range(buckets):
+            bucket_params = params | {"buckets": buckets, "bucket": bucket}
+            for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events "
+                              "ENGINE = MergeTree ORDER BY (key, version) AS " + CALL_EVENTS,
+                              "CREATE TABLE {db:Identifier}.rebuild_intervals "
+                              "ENGINE = MergeTree ORDER BY (call_id, interval_no) AS "
+                              + OPEN_INTERVALS,
+                              call_events, _interval_statement(), _call_statement(),
+                              "DROP TABLE {db:Identifier}.rebuild_call_events",
+                              "DROP TABLE {db:Identifier}.rebuild_intervals"):
+                client.command(statement, parameters=bucket_params, settings=SETTINGS)
         if position:
             client.insert(tables["positions"], [[consumer, position, uuid.uuid4().hex,
                                                  int(time.time() * 1000)]],
@@ -366,7 +376,7 @@ def load(client: Client, database: str, tables: dict[str, str], source: RawEvent
     return BulkReport(events, position, time.monotonic() - started)
 
 
-def _stage(client: Client, params: dict[str, str], source: RawEventSource,
+def _stage(client: Client, params: dict[str, Any], source: RawEventSource,
            progress: ProgressCallback | None) -> tuple[int, int]:
     """Every page of the source into `rebuild_stored`, decoded into `rebuild_decoded` page
     by page; the next page is read by a thread of its own meanwhile (ClickHouse works

@@ -12,6 +12,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from domain.rules import Command, Mode
+from projections import bulk
 from projections.bulk import RawPage
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
@@ -83,6 +84,16 @@ def test_the_bulk_rebuild_writes_the_live_consumers_rows(played: Backend, ch_cli
     automatic = [row for row in live["intervals"] if row[8] == "system"]
     assert automatic, "the capped pauses ended by themselves"
     assert any(len(json.loads(row[17])["agents"]) > 1 for row in live["calls"])
+    bulk_rebuild(played)
+    assert snapshot(ch_client, ch_database) == live
+    assert leftovers(ch_client, ch_database) == []
+
+
+def test_calls_worked_on_in_many_buckets_give_the_same_rows(
+        played: Backend, ch_client: Client, ch_database: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    live = snapshot(ch_client, ch_database)
+    monkeypatch.setattr(bulk, "BUCKET_EVENTS", 40)  # a dozen buckets of a few calls each
     bulk_rebuild(played)
     assert snapshot(ch_client, ch_database) == live
     assert leftovers(ch_client, ch_database) == []
