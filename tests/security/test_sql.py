@@ -40,6 +40,32 @@ REVIEWED = {
     ("consumers/call_states.py", "column"): "a name from the literal PAUSE_COLUMNS tuple",
     ("projections/queries.py", "where"):
         "conditions from the literal CALL_CONDITIONS, their values bound as parameters",
+    # The bulk rebuild's statements are generated from the contract's constants; no value
+    # read from the store or a request is ever part of their text.
+    ("projections/bulk.py", "', '.join(columns)"):
+        "column expressions from FIELD_TYPES, TIME_FIELDS and domain.published.FIELDS",
+    ("projections/bulk.py", "parsed"): "the Tuple type text from FIELD_TYPES",
+    ("projections/bulk.py", "typed"): "column definitions from FIELD_TYPES",
+    ("projections/bulk.py", "OPENERS"): "module constant SQL",
+    ("projections/bulk.py", "STATE_OF"): "module constant SQL",
+    ("projections/bulk.py", "_array(MOVERS)"): "quoted domain constants",
+    ("projections/bulk.py", "_array(access)"): "quoted domain constants",
+    ("projections/bulk.py", "_array(policy)"): "quoted domain constants",
+    ("projections/bulk.py", "_array(sorted(STARTS_OFF))"): "quoted domain constants",
+    ("projections/bulk.py", "_array(topics)"): "quoted domain constants",
+    ("projections/bulk.py", "_array(types)"): "quoted domain constants",
+    ("projections/bulk.py", "_quote(NOT_STARTED)"): "a quoted domain constant",
+    ("projections/bulk.py", "_quote(STOPPED)"): "a quoted domain constant",
+    ("projections/bulk.py", "_quote(SYSTEM)"): "a quoted domain constant",
+    ("projections/bulk.py", "_millis('s.timestamp._data_')"): "an expression of a literal",
+    ("projections/bulk.py", "_names(CALL_COLUMNS)"): "backquoted column constants",
+    ("projections/bulk.py", "_names(EVENT_COLUMNS)"): "backquoted column constants",
+    ("projections/bulk.py", "_names(INTERVAL_COLUMNS)"): "backquoted column constants",
+    ("projections/bulk.py", "interval"): "a literal tuple expression",
+    ("projections/bulk.py", "into"): "the INSERT head, from EVENT_COLUMNS",
+    ("projections/bulk.py", "plain"): "column expressions from EVENT_COLUMNS",
+    ("projections/bulk.py", "selected"): "column expressions from EVENT_COLUMNS",
+    ("projections/bulk.py", "schema.quoted(database, table)"): "identifier-checked",
 }
 
 
