@@ -20,7 +20,7 @@ state), and computes every table there in a few statements:
    holders. The result is the state `projections.callstate.CallProjection` leaves, row
    for row: the tests rebuild the same stores both ways and compare every table. The
    calls are worked on a bucket at a time (a hash of the call id, `BUCKET_EVENTS` events
-   a bucket), in staging tables on disk, so memory does not grow with the store.
+   a bucket; the decoded events wait on disk), so memory does not grow with the store.
 4. `positions`: the highest position loaded, so the consumer goes on from there.
 
 The encoding read is the one the event store writes: the JSON of the eventsourcing
@@ -357,11 +357,12 @@ def load(client: Client, database: str, tables: dict[str, str], source: RawEvent
         buckets = max(1, -(-events // BUCKET_EVENTS))
         for bucket in range(buckets):
             bucket_params = params | {"buckets": buckets, "bucket": bucket}
+            # One bucket's call events and intervals are held in memory: bounded by
+            # BUCKET_EVENTS, whatever the size of the store.
             for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events "
-                              "ENGINE = MergeTree ORDER BY (key, version) AS " + CALL_EVENTS,
+                              "ENGINE = Memory AS " + CALL_EVENTS,
                               "CREATE TABLE {db:Identifier}.rebuild_intervals "
-                              "ENGINE = MergeTree ORDER BY (call_id, interval_no) AS "
-                              + OPEN_INTERVALS,
+                              "ENGINE = Memory AS " + OPEN_INTERVALS,
                               call_events, _interval_statement(), _call_statement(),
                               "DROP TABLE {db:Identifier}.rebuild_call_events",
                               "DROP TABLE {db:Identifier}.rebuild_intervals"):
