@@ -30,7 +30,6 @@ A source in another encoding is not offered to this path (see `RawEventSource`).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +43,7 @@ from domain.timeline import NOT_STARTED, STOPPED, SYSTEM
 from projections import schema
 from projections.callstate import CALL_COLUMNS, INTERVAL_COLUMNS, STARTS_OFF, STATE_AFTER
 from projections.rows import EVENT_COLUMNS
+from projections.tables import Tables
 
 # The encoding the statements below read (a source says which one it gives).
 ENCODING = "eventsourcing-json"
@@ -160,10 +160,6 @@ def _millis(iso: str) -> str:
     """Epoch milliseconds, floored, of an ISO 8601 text (NULL stays NULL)."""
     micros = f"toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull({iso}, 6, 'UTC'))"
     return f"intDiv({micros} - if({micros} % 1000 < 0, 1000, 0), 1000)"
-
-
-DECODED_COLUMNS = ("position", "type", "stream", "key", "version", "recorded_at",
-                   *FIELD_TYPES, *TIME_FIELDS)
 
 
 def _create_statements() -> tuple[str, ...]:
@@ -337,44 +333,45 @@ ProgressCallback = Callable[[int, int], None]
 class BulkReport:
     events: int
     position: int
-    seconds: float
 
 
-def load(client: Client, database: str, tables: dict[str, str], source: RawEventSource,
-         consumer: str, progress: ProgressCallback | None = None) -> BulkReport:
-    """Fill the (empty) projection tables named in `tables` from every event `source` holds
-    now; returns how many published events were loaded and the position reached."""
-    started = time.monotonic()
-    params: dict[str, Any] = {"db": schema.check_identifier(database)} | {
-        table: schema.check_identifier(name) for table, name in tables.items()}
+def load(tables: Tables, source: RawEventSource, consumer: str,
+         progress: ProgressCallback | None = None) -> BulkReport:
+    """Fill the (empty) projection tables of `tables` from every event `source` holds now;
+    returns how many published events were loaded and the position reached."""
+    client, database = tables.client, tables.database
+    params: dict[str, Any] = {"db": database} | {
+        table: tables.name(table) for table in schema.PROJECTION_TABLES}
     drop_staging(client, database)
     try:
-        for statement in _create_statements():
+        for statement in CREATE_STATEMENTS:
             client.command(statement, parameters=params)
         events, position = _stage(client, params, source, progress)
-        call_events, other_events = _event_statements()
-        client.command(other_events, parameters=params, settings=SETTINGS)
+        client.command(OTHER_EVENTS, parameters=params, settings=SETTINGS)
         buckets = max(1, -(-events // BUCKET_EVENTS))
         for bucket in range(buckets):
             bucket_params = params | {"buckets": buckets, "bucket": bucket}
-            # One bucket's call events and intervals are held in memory: bounded by
-            # BUCKET_EVENTS, whatever the size of the store.
-            for statement in ("CREATE TABLE {db:Identifier}.rebuild_call_events "
-                              "ENGINE = Memory AS " + CALL_EVENTS,
-                              "CREATE TABLE {db:Identifier}.rebuild_intervals "
-                              "ENGINE = Memory AS " + OPEN_INTERVALS,
-                              call_events, _interval_statement(), _call_statement(),
-                              "DROP TABLE {db:Identifier}.rebuild_call_events",
-                              "DROP TABLE {db:Identifier}.rebuild_intervals"):
+            for statement in BUCKET_STATEMENTS:
                 client.command(statement, parameters=bucket_params, settings=SETTINGS)
         if position:
-            client.insert(tables["positions"], [[consumer, position, uuid.uuid4().hex,
-                                                 int(time.time() * 1000)]],
-                          database=database,
-                          column_names=["consumer", "position", "generation", "updated_at"])
+            tables.write_position(consumer, position, uuid.uuid4().hex)
     finally:
         drop_staging(client, database)
-    return BulkReport(events, position, time.monotonic() - started)
+    return BulkReport(events, position)
+
+
+DECODE = _decode_statement()
+CREATE_STATEMENTS = _create_statements()
+CALL_EVENT_ROWS, OTHER_EVENTS = _event_statements()
+# The statements run for each bucket of calls. One bucket's call events and intervals are
+# held in memory: bounded by BUCKET_EVENTS, whatever the size of the store.
+BUCKET_STATEMENTS = (
+    "CREATE TABLE {db:Identifier}.rebuild_call_events ENGINE = Memory AS " + CALL_EVENTS,
+    "CREATE TABLE {db:Identifier}.rebuild_intervals ENGINE = Memory AS " + OPEN_INTERVALS,
+    CALL_EVENT_ROWS, _interval_statement(), _call_statement(),
+    "DROP TABLE {db:Identifier}.rebuild_call_events",
+    "DROP TABLE {db:Identifier}.rebuild_intervals",
+)
 
 
 def _stage(client: Client, params: dict[str, Any], source: RawEventSource,
@@ -383,7 +380,6 @@ def _stage(client: Client, params: dict[str, Any], source: RawEventSource,
     by page; the next page is read by a thread of its own meanwhile (ClickHouse works
     outside the interpreter's lock). Returns the events loaded and the last position."""
     database, head = params["db"], source.head()
-    decode = _decode_statement()
     events, position, after = 0, 0, 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-read") as reader:
         ahead: Future[RawPage] | None = reader.submit(source.raw_page, 0, PAGE)
@@ -399,7 +395,7 @@ def _stage(client: Client, params: dict[str, Any], source: RawEventSource,
                 client.insert("rebuild_stored", columns, database=database,
                               column_oriented=True,
                               column_names=["position", "topic", "version", "state"])
-                client.command(decode, parameters=params, settings=SETTINGS)
+                client.command(DECODE, parameters=params, settings=SETTINGS)
                 client.command("TRUNCATE TABLE {db:Identifier}.rebuild_stored",
                                parameters=params)
                 events += len(page.positions)

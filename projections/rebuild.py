@@ -134,11 +134,9 @@ class Rebuilder:
         schema.create_shadows(self.client, self.database, SUFFIX)
         try:
             tables = Tables(self.client, self.database, SUFFIX)
-            loaded = bulk.BulkReport(0, 0, 0.0)
+            loaded = bulk.BulkReport(0, 0)
             if raw is not None and raw.encoding == bulk.ENCODING:
-                loaded = bulk.load(self.client, self.database,
-                                   {t: tables.name(t) for t in schema.PROJECTION_TABLES}, raw,
-                                   self.name, _bulk_progress(started, progress))
+                loaded = bulk.load(tables, raw, self.name, _bulk_progress(started, progress))
             shadow = ProjectionConsumer(tables, name=self.name)
             subscription = feed.subscribe(f"{self.name}-rebuild", shadow.resume_position())
             try:
