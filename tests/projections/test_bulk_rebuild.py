@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
 
@@ -17,6 +18,7 @@ from projections.bulk import RawPage
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.bootstrap import Backend, build
 from recaudit.core.readmodel import ProjectionUnavailable
+from recaudit.http.server import BackgroundServer
 from recaudit.settings import Settings
 from tests.projections.helpers import (
     caught_up,
@@ -148,18 +150,37 @@ def test_events_of_older_class_versions_get_the_upcasters_defaults(
     assert snapshot(ch_client, ch_database) == replayed
 
 
-def test_an_unreadable_stored_event_fails_the_rebuild_and_keeps_the_tables(
-        played: Backend, ch_client: Client, ch_database: str, ch_settings: Settings) -> None:
-    before = snapshot(ch_client, ch_database)
-    connection = sqlite3.connect(ch_settings.data_dir / "events.sqlite")
+def _corrupt_last_start(settings: Settings) -> None:
+    """The state of the last stored RecordingStarted, replaced by bytes that are not JSON."""
+    connection = sqlite3.connect(settings.data_dir / "events.sqlite")
     with connection:
         connection.execute("UPDATE stored_events SET state = CAST('{not json' AS BLOB) "
                            "WHERE rowid = (SELECT max(rowid) FROM stored_events "
                            "WHERE topic = 'recaudit.call.RecordingStarted')")
     connection.close()
+
+
+def test_an_unreadable_stored_event_fails_the_rebuild_and_keeps_the_tables(
+        played: Backend, ch_client: Client, ch_database: str, ch_settings: Settings) -> None:
+    before = snapshot(ch_client, ch_database)
+    _corrupt_last_start(ch_settings)
     feed = LocalFeed(played.store)
     with pytest.raises(ProjectionUnavailable, match="not in the encoding expected"):
         projections_of(played).rebuild(feed, raw=feed)
+    assert snapshot(ch_client, ch_database) == before
+    assert leftovers(ch_client, ch_database) == []
+
+
+def test_the_admin_endpoint_answers_503_for_an_unreadable_store(
+        played: Backend, ch_client: Client, ch_database: str, ch_settings: Settings) -> None:
+    before = snapshot(ch_client, ch_database)
+    _corrupt_last_start(ch_settings)
+    with BackgroundServer(played.app) as server, httpx.Client(base_url=server.url) as http:
+        response = http.post("/admin/projections/rebuild", timeout=60)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "projection_unavailable"
+    assert "not in the encoding expected" in error["message"]
     assert snapshot(ch_client, ch_database) == before
     assert leftovers(ch_client, ch_database) == []
 
