@@ -110,6 +110,10 @@ class SegmentDesk:
             return None
         return ms_to_datetime(ticks_to_ms_ceiling(ticks))
 
+    def created(self, call_id: str) -> None:
+        """A call new to the event store has no audio yet: no saved state to read."""
+        self._marks.nothing_saved(call_id)
+
     def _saved_decided(self, call_id: str) -> int | None:
         raw = self._stored(call_id)
         if raw is None:

@@ -6,7 +6,7 @@ Writes go through the group committer; reads replay from the event store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -51,6 +51,9 @@ class AudioWatermark(Protocol):
     """How far a call's audio is already decided (port; the segment store answers)."""
 
     def decided_until(self, call_id: str) -> datetime | None: ...
+
+    def created(self, call_id: str) -> None:
+        """The call has just been created: it has no audio, so nothing is decided."""
 
 
 class RecordingService:
@@ -176,6 +179,8 @@ class RecordingService:
                 max_pause_ms=setting.max_pause_ms,
             )
             uow.add(call)
+            if self.watermark is not None:
+                self.watermark.created(call_id)
             return self._answer(call, Outcome(call.version, None), policy)
 
         return self.committer.run(job)
@@ -216,8 +221,7 @@ class RecordingService:
             call = uow.get(stream_id)
             if call is None:
                 raise UnknownCall(call_id)
-            request = replace(self._request(command, by, at, command_id, fingerprint),
-                              to_agent_id=to_agent_id)
+            request = self._request(command, by, at, command_id, fingerprint, to_agent_id)
             decided = self.watermark.decided_until(call_id) if self.watermark else None
             outcome = call.handle(request, self.clock(), self.skew, decided_until=decided,
                                   backdate=self.backdate)
@@ -272,6 +276,7 @@ class RecordingService:
         at: datetime | None,
         command_id: str | None,
         fingerprint: str,
+        to_agent_id: str | None = None,
     ) -> CommandRequest:
         return CommandRequest(
             command=command,
@@ -280,6 +285,7 @@ class RecordingService:
             command_id=command_id,
             fingerprint=fingerprint,
             at_given=at is not None,
+            to_agent_id=to_agent_id,
         )
 
     def _answer(self, call: Call, outcome: Outcome,
