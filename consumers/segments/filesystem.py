@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from consumers.segments.errors import StoreFailure
-from consumers.segments.port import Data, check_key
+from consumers.segments.port import Data, Silence, check_key
 
 TEMP_SUFFIX = ".tmp"
 READ_PIECE = 1 << 16
@@ -50,7 +50,7 @@ class OsFileOps:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
     def write(self, fd: int, data: bytes) -> int:
-        if len(data) >= HOLE_MIN and data.count(0) == len(data):
+        if len(data) >= HOLE_MIN and (isinstance(data, Silence) or data.count(0) == len(data)):
             os.lseek(fd, len(data), os.SEEK_CUR)  # a hole; `fsync` sets the file's size
             return len(data)
         return os.write(fd, data)
@@ -110,8 +110,10 @@ class FilesystemSegmentStore:
         written = 0
         try:
             for piece in pieces:
-                view = memoryview(piece)
-                while view:
+                count = self.ops.write(fd, piece)  # as given, so a Silence is known as one
+                written += count
+                view = memoryview(piece)[count:]
+                while view:  # what a short write left
                     count = self.ops.write(fd, bytes(view))
                     view = view[count:]
                     written += count

@@ -18,6 +18,11 @@ from consumers.segments.errors import InvalidKey
 Data = bytes | Iterable[bytes]
 
 
+class Silence(bytes):
+    """A piece of data known to be all zero bytes (the silence of a recording): a store
+    may skip over it without looking at it."""
+
+
 class SegmentStore(Protocol):
     def put(self, key: str, data: Data) -> int:
         """Store `data` (bytes, or pieces streamed in order) under `key`, replacing any

@@ -25,9 +25,11 @@ from consumers.segments.audio import (
     samples_in,
 )
 from consumers.segments.callstate import PAUSED, RECORDING, CallAudio, Part, Recording
+from consumers.segments.port import Silence
 from domain.clock import iso_millis
 
-ZERO_PIECE = 1 << 15
+ZERO_PIECE = 1 << 18
+_SILENCE = Silence(ZERO_PIECE)  # every whole piece of silence is this one object
 ReadPart = Callable[[Part], bytes]
 
 
@@ -71,11 +73,11 @@ def pcm(ranges: list[tuple[int, int]], parts: list[Part], read: ReadPart) -> Ite
 
 
 def _silence(samples: int) -> Iterator[bytes]:
-    remaining = samples * SAMPLE_BYTES
-    while remaining > 0:
-        piece = min(remaining, ZERO_PIECE)
-        yield bytes(piece)
-        remaining -= piece
+    whole, rest = divmod(samples * SAMPLE_BYTES, ZERO_PIECE)
+    for _ in range(whole):
+        yield _SILENCE
+    if rest > 0:
+        yield Silence(rest)
 
 
 def covered(first: int, end: int, parts: list[Part]) -> int:

@@ -12,13 +12,14 @@ had alone. Concurrency conflicts with other processes are retried the same way.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -29,6 +30,7 @@ from recaudit.core.eventstore import EventStore
 
 T = TypeVar("T")
 R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
 Positions = Mapping[tuple[UUID, int], int]
 Finish = Callable[[Positions], T]
 Job = Callable[["UnitOfWork"], Finish[T]]
@@ -136,10 +138,65 @@ class _Handover(Generic[R]):
         return self._value  # type: ignore[return-value]
 
 
+class _LoopHandover(Generic[R]):
+    """The answer handed to a coroutine waiting on an event loop: the writer never waits
+    for the loop, and an answer for a loop that has closed meanwhile is dropped."""
+
+    __slots__ = ("_future", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._future: asyncio.Future[R] = loop.create_future()
+
+    def set_result(self, value: R) -> None:
+        self._settle(value, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._settle(None, error)
+
+    def _settle(self, value: R | None, error: BaseException | None) -> None:
+        try:
+            self._loop.call_soon_threadsafe(_settle, self._future, value, error)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
+
+    def __await__(self) -> Any:
+        return self._future.__await__()
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller stopped waiting (the client went away)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class StoreRead(Generic[T]):
+    """An answer that reads the store to build itself (a replayed command's): a caller on
+    an event loop builds it on a worker thread instead of on the loop."""
+
+    __slots__ = ("_build",)
+
+    def __init__(self, build: Finish[T]) -> None:
+        self._build = build
+
+    def __call__(self, positions: Positions) -> T:
+        return self._build(positions)
+
+
+class _Answer(Protocol[R_contra]):
+    """Where the writer puts a job's answer: a waiting thread's, or an event loop's."""
+
+    def set_result(self, value: R_contra) -> None: ...
+    def set_exception(self, error: BaseException) -> None: ...
+
+
 @dataclass
 class _Queued(Generic[T]):
     job: Job[T]
-    future: _Handover[tuple[Finish[T], Positions]] = field(default_factory=_Handover)
+    future: _Answer[tuple[Finish[T], Positions]]
 
 
 class GroupCommitter:
@@ -177,9 +234,22 @@ class GroupCommitter:
         """Run `job` in the next batch; returns its answer once the batch is stored."""
         if not self._started:
             self.start()
-        queued = _Queued(job)
-        self._queue.put(queued)
-        finish, positions = queued.future.result()
+        handover: _Handover[tuple[Finish[T], Positions]] = _Handover()
+        self._queue.put(_Queued(job, handover))
+        finish, positions = handover.result()
+        return finish(positions)
+
+    async def run_async(self, job: Job[T]) -> T:
+        """`run` for a coroutine: waits for the batch without holding up the event loop
+        (or a worker thread), the answer handed back straight to the loop."""
+        if not self._started:
+            self.start()
+        handover: _LoopHandover[tuple[Finish[T], Positions]] = _LoopHandover(
+            asyncio.get_running_loop())
+        self._queue.put(_Queued(job, handover))
+        finish, positions = await handover
+        if isinstance(finish, StoreRead):
+            return await asyncio.to_thread(finish, positions)
         return finish(positions)
 
     # -- the writer thread ----------------------------------------------------

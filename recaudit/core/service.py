@@ -24,7 +24,7 @@ from domain.errors import (
 from domain.ids import call_stream_id, policy_stream_id
 from domain.policy import Policy, Setting
 from domain.rules import Command, Mode, PauseBehavior, Refusal
-from recaudit.core.committer import GroupCommitter, Positions, UnitOfWork
+from recaudit.core.committer import GroupCommitter, Job, Positions, StoreRead, UnitOfWork
 from recaudit.core.eventstore import EventStore
 from recaudit.core.health import StoreHealth
 from recaudit.core.readmodel import require_stored
@@ -144,6 +144,25 @@ class RecordingService:
         at: datetime | None = None,
         command_id: str | None = None,
     ) -> CallResult:
+        return self.committer.run(self._start_call(call_id, org_id, agent_id, direction, at,
+                                                   command_id))
+
+    async def start_call_async(
+        self,
+        *,
+        call_id: str,
+        org_id: str,
+        agent_id: str,
+        direction: str,
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CallResult:
+        """`start_call` for a caller on an event loop: the same job, the same answer."""
+        return await self.committer.run_async(self._start_call(
+            call_id, org_id, agent_id, direction, at, command_id))
+
+    def _start_call(self, call_id: str, org_id: str, agent_id: str, direction: str,
+                    at: datetime | None, command_id: str | None) -> Job[CallResult]:
         fingerprint = _fingerprint(
             Command.START_CALL, agent_id, at, org=org_id, direction=direction
         )
@@ -183,7 +202,7 @@ class RecordingService:
                 self.watermark.created(call_id)
             return self._answer(call, Outcome(call.version, None), policy)
 
-        return self.committer.run(job)
+        return job
 
     def command(
         self,
@@ -194,6 +213,23 @@ class RecordingService:
         at: datetime | None = None,
         command_id: str | None = None,
     ) -> CallResult:
+        return self.committer.run(self._command(call_id, command, by, at, command_id))
+
+    async def command_async(
+        self,
+        call_id: str,
+        command: Command,
+        *,
+        by: str,
+        at: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CallResult:
+        """`command` for a caller on an event loop: the same job, the same answer."""
+        return await self.committer.run_async(self._command(call_id, command, by, at,
+                                                            command_id))
+
+    def _command(self, call_id: str, command: Command, by: str, at: datetime | None,
+                 command_id: str | None) -> Job[CallResult]:
         if command in (Command.START_CALL, Command.TRANSFER):
             raise ValueError(f"use {command.value} to send {command.value}")
         return self._on_call(call_id, command, by, at, command_id, _fingerprint(command, by, at))
@@ -209,12 +245,12 @@ class RecordingService:
     ) -> CallResult:
         """Hand the call to `to_agent_id`: only who has it changes (docs/rules.md)."""
         fingerprint = _fingerprint(Command.TRANSFER, by, at, to=to_agent_id)
-        return self._on_call(call_id, Command.TRANSFER, by, at, command_id, fingerprint,
-                             to_agent_id=to_agent_id)
+        return self.committer.run(self._on_call(call_id, Command.TRANSFER, by, at, command_id,
+                                                fingerprint, to_agent_id=to_agent_id))
 
     def _on_call(self, call_id: str, command: Command, by: str, at: datetime | None,
                  command_id: str | None, fingerprint: str,
-                 to_agent_id: str | None = None) -> CallResult:
+                 to_agent_id: str | None = None) -> Job[CallResult]:
         stream_id = call_stream_id(call_id)
 
         def job(uow: UnitOfWork) -> Callable[[Positions], CallResult]:
@@ -227,7 +263,7 @@ class RecordingService:
                                   backdate=self.backdate)
             return self._answer(call, outcome, uow.get(policy_stream_id(call.org_id)))
 
-        return self.committer.run(job)
+        return job
 
     def resume_due(self, call_id: str) -> CallResult | None:
         """Record the automatic resume of the call's capped pause if its deadline has passed
@@ -299,7 +335,7 @@ class RecordingService:
                 position = self.store.position_of(stream_id, version)
                 return CallResult(CallStatus.of(then, policy), position, outcome.refusal, True)
 
-            return replayed
+            return StoreRead(replayed)
         status = CallStatus.of(call, policy)  # taken now: later jobs may move the call on
         return lambda positions: CallResult(
             status, positions.get((stream_id, version)), outcome.refusal

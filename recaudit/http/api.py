@@ -33,6 +33,7 @@ from recaudit.http import errors, models
 from recaudit.http.docs import ASSETS, DOCS, install_docs
 from recaudit.http.errors import error_response
 from recaudit.http.failfast import FailFast
+from recaudit.http.fastpath import CommandFastPath
 from recaudit.http.jsonbody import JSONResponse
 from recaudit.http.reads import ReadLog
 from recaudit.http.routes import COMMAND_PATHS
@@ -188,6 +189,8 @@ def create_app(service: RecordingService, timelines: TimelineReader | None = Non
     _document_errors(app)
     app.state.health = service.health
 
+    # Innermost, so the gate, the console's headers and the fail-fast check apply first.
+    app.add_middleware(CommandFastPath, service=service, respond=call_response)
     app.add_middleware(FailFast, health=service.health, always_served=always_served)
 
     @app.put("/policies/{org_id}", response_model=models.Policy, tags=["policies"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from consumers.segments.errors import InvalidKey, StoreFailure
 from consumers.segments.filesystem import FilesystemSegmentStore, OsFileOps
-from consumers.segments.port import SegmentStore
+from consumers.segments.port import SegmentStore, Silence
 
 
 class SegmentStoreContract:
@@ -88,6 +89,43 @@ def test_a_failed_put_leaves_the_old_object_and_no_temporary_file(tmp_path: Path
         store.put("k", iter([b"sec", b"ond"]))
     assert store.get("k") == b"first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k"]
+
+
+class Noting(OsFileOps):
+    """Notes what each write was handed."""
+
+    def __init__(self) -> None:
+        self.given: list[bytes] = []
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.given.append(data)
+        return super().write(fd, data)
+
+
+class ShortWrites(Noting):
+    """Writes at most 5 bytes a call."""
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.given.append(data)
+        return OsFileOps.write(self, fd, data[:5])
+
+
+def test_short_writes_are_carried_on_until_every_byte_is_written(tmp_path: Path) -> None:
+    ops = ShortWrites()
+    store = FilesystemSegmentStore(tmp_path, ops)
+    assert store.put("k", iter([b"abcdefghijkl", b"", b"mn"])) == 14
+    assert store.get("k") == b"abcdefghijklmn"
+    assert [len(piece) for piece in ops.given] == [12, 7, 2, 0, 2]
+
+
+def test_silence_is_skipped_unread_and_other_zeros_are_found(tmp_path: Path) -> None:
+    ops = Noting()
+    store = FilesystemSegmentStore(tmp_path, ops)
+    silence, zeros = Silence(1 << 16), bytes(1 << 16)
+    assert store.put("k", iter([b"RIFF", silence, zeros, b"end"])) == 4 + 2 * (1 << 16) + 3
+    assert store.get("k") == b"RIFF" + bytes(2 << 16) + b"end"
+    assert type(ops.given[1]) is Silence  # handed on as it was given, not copied
+    assert os.stat(tmp_path / "k").st_blocks * 512 < 1 << 16  # both runs are holes
 
 
 def test_recover_removes_what_an_interrupted_put_left(tmp_path: Path) -> None:
