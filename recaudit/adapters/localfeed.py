@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import threading
 import time
 
 from eventsourcing.persistence import OperationalError
@@ -12,6 +14,9 @@ from projections.bulk import ENCODING, RawPage
 from recaudit.core.eventstore import EventStore
 
 PUBLISHED_TOPICS = tuple(TOPIC_TYPES)
+# Stored events kept decoded for the other subscriptions (the embedded default runs three,
+# which mostly read the same recent events): each is read and decoded once.
+RECENT_KEPT = 20_000
 
 
 class LocalFeed:
@@ -23,6 +28,11 @@ class LocalFeed:
     def __init__(self, store: EventStore, *, batch_size: int = 500) -> None:
         self.store = store
         self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._from: int = 0
+        self._to: int | None = None  # no window yet
+        self._positions: list[int] = []
+        self._events: list[PublishedEvent | None] = []
 
     def head(self) -> int:
         return self.store.head()
@@ -41,24 +51,61 @@ class LocalFeed:
         return LocalSubscription(self, after)
 
     def read(self, after: int, limit: int) -> tuple[list[PublishedEvent], int]:
-        """Published events after position `after`, and the last position read."""
+        """Published events after position `after`, and the last position read.
+
+        The latest events read are kept, decoded, in a window that covers every stored
+        position in (`_from`, `_to`]; a subscription inside it is answered from it, one at
+        its end reads on (and extends it), one behind it reads the store directly. Positions
+        become visible in order (one writer at a time assigns them), which the subscriptions
+        rely on already."""
+        with self._lock:
+            if limit > RECENT_KEPT or (self._to is not None and after < self._from):
+                return _published(self._fetch(after, limit), after)  # a bulk read, or behind
+            if self._to is None or after > self._to:  # the first read, or ahead of the window:
+                self._from = self._to = after         # the window starts again there
+                self._positions, self._events = [], []
+            if after == self._to:
+                self._extend(limit)
+            first = bisect.bisect_right(self._positions, after)
+            positions = self._positions[first:first + limit]
+            events = [e for e in self._events[first:first + len(positions)] if e is not None]
+            return events, positions[-1] if positions else after
+
+    def _extend(self, limit: int) -> None:
+        assert self._to is not None
+        entries = self._fetch(self._to, limit)
+        if not entries:
+            return
+        self._positions += [position for position, _ in entries]
+        self._events += [event for _, event in entries]
+        self._to = self._positions[-1]
+        surplus = len(self._positions) - RECENT_KEPT
+        if surplus > 0:
+            self._from = self._positions[surplus - 1]
+            del self._positions[:surplus], self._events[:surplus]
+
+    def _fetch(self, after: int, limit: int) -> list[tuple[int, PublishedEvent | None]]:
+        """The stored events after `after`, each with its published form (None: internal)."""
         try:
             notifications = self.store.recorder.select_notifications(
                 start=after, limit=limit, inclusive_of_start=False
             )
         except OperationalError as exc:
             raise FeedUnavailable(str(exc)) from exc
-        events = []
-        last = after
+        entries: list[tuple[int, PublishedEvent | None]] = []
         for notification in notifications:
-            last = notification.id
-            if notification.topic not in TOPIC_TYPES:
-                continue  # stays inside: not worth decoding
-            domain_event = self.store.mapper.to_domain_event(notification)
-            published = publish(notification.topic, domain_event, notification.id)
-            if published is not None:
-                events.append(published)
-        return events, last
+            published = None
+            if notification.topic in TOPIC_TYPES:  # the others stay inside: not decoded
+                domain_event = self.store.mapper.to_domain_event(notification)
+                published = publish(notification.topic, domain_event, notification.id)
+            entries.append((notification.id, published))
+        return entries
+
+
+def _published(entries: list[tuple[int, PublishedEvent | None]], after: int
+               ) -> tuple[list[PublishedEvent], int]:
+    events = [event for _, event in entries if event is not None]
+    return events, entries[-1][0] if entries else after
 
 
 class LocalSubscription:

@@ -76,6 +76,14 @@ class AccessGate:
         self.console = console
         self.templates = {template: compile_path(template)[::2]
                           for _method, template in (*RULES, *OPEN)}
+        # The templates by their first path segment, in the same order: a path is only
+        # matched against the templates that could match it.
+        self.by_segment: dict[str, list[tuple[str, Any]]] = {}
+        for template, compiled in self.templates.items():
+            segment = _first_segment(template)
+            if "{" in segment:
+                raise ValueError(f"a rule's path must begin with a literal segment: {template}")
+            self.by_segment.setdefault(segment, []).append((template, compiled))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,7 +120,7 @@ class AccessGate:
         """
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         path = _route_path(scope)
-        for template, (pattern, convertors) in self.templates.items():
+        for template, (pattern, convertors) in self.by_segment.get(_first_segment(path), ()):
             found = pattern.match(path)
             if found is None:
                 continue
@@ -245,6 +253,11 @@ def _check_listing(who: Principal, rule: RouteRule, reach: Reach, query: dict[st
         raise Forbidden(f"this token may not {rule.action.value} of organisation {org_id!r}")
     if reach is Reach.OWN and _valid(agent_id) and agent_id != who.agent_id:
         raise Forbidden(f"this token may only {rule.action.value} of agent {who.agent_id!r}")
+
+
+def _first_segment(path: str) -> str:
+    """"calls" of "/calls/c1/end"; a template's first segment is always literal."""
+    return path[1:].partition("/")[0]
 
 
 def _route_path(scope: Scope) -> str:
