@@ -175,8 +175,15 @@ def test_plain_requests_take_the_short_way(tmp_path: Path) -> None:
                 "direction": "inbound", "at": "2026-03-01T09:59:58.000Z", "command_id": "s"}
         status, answer, _ = twin.post("/calls", json.dumps(body).encode(), SHORT)
         assert (status, answer["state"]) == (201, "recording")
-        status, answer, _ = twin.post("/calls/c1/recording/pause", b'{"by": "agent-1"}', SHORT)
+        pause = b'{"by": "agent-1", "command_id": "p1"}'
+        status, answer, _ = twin.post("/calls/c1/recording/pause", pause, SHORT)
         assert (status, answer["state"]) == (200, "paused")
+        # Sent again: the first answer, built from the store on a worker thread.
+        assert twin.post("/calls/c1/recording/pause", pause, SHORT) == (status, answer, SHORT)
+        head = twin.backend.store.head()
+        status, answer, _ = twin.post("/calls/c1/recording/pause", b'{"by": "agent-1"}', SHORT)
+        assert (status, answer["error"]["code"]) == (409, "invalid_state")
+        assert twin.backend.store.head() == head + 1  # the refusal is stored
         assert taken == []
         status, answer, _ = twin.post("/calls/c1/recording/resume", b'{"by": "agent-1"}',
                                       FRAMEWORK)

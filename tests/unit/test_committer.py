@@ -6,6 +6,7 @@ real SQLite event store; the committer under test is the real one.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -282,3 +283,46 @@ def test_a_closed_committer_starts_again(store: EventStore, committer: GroupComm
     committer.close()
     committer.run(jobs.add("t", "two"))
     assert stored_items(store, "t") == ["one", "two"]
+
+
+def test_callers_on_an_event_loop_share_batches_with_threads(
+        store: EventStore, committer: GroupCommitter) -> None:
+    jobs = Jobs()
+
+    async def from_the_loop() -> list[Any]:
+        tasks = [committer.run_async(jobs.add("loop", f"l{n}")) for n in range(20)]
+        tasks.append(committer.run_async(jobs.refuse()))
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    threaded = [submit(committer, jobs.add("thread", f"t{n}")) for n in range(20)]
+    answers = asyncio.run(from_the_loop())
+    assert isinstance(answers[-1], UnknownCall)
+    assert_answers_point_at_their_events(
+        store, {f"l{n}": answer for n, answer in enumerate(answers[:-1])}
+        | {f"t{n}": future.result(timeout=30) for n, future in enumerate(threaded)})
+    assert stored_items(store, "loop") == [f"l{n}" for n in range(20)]
+
+
+def test_an_answer_for_a_closed_loop_is_dropped_and_the_writer_goes_on(
+        store: EventStore, committer: GroupCommitter) -> None:
+    jobs = Jobs()
+    running, held = threading.Event(), threading.Event()
+
+    def hold(uow: UnitOfWork) -> Any:
+        running.set()
+        held.wait(30)
+        return lambda positions: None
+
+    blocker = submit(committer, hold)
+    assert running.wait(30)
+
+    async def leave() -> None:
+        waiting = asyncio.ensure_future(committer.run_async(jobs.add("gone", "g1")))
+        await asyncio.sleep(0.05)  # queued behind the held job, then the loop closes
+        waiting.cancel()
+
+    asyncio.run(leave())
+    held.set()
+    blocker.result(timeout=30)
+    assert submit(committer, jobs.add("after", "a1")).result(timeout=30)[2] is not None
+    assert stored_items(store, "gone") == ["g1"]  # stored; only its answer had nowhere to go
