@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
 import pytest
@@ -26,6 +26,7 @@ from recaudit.core.eventstore import EventStore
 from recaudit.settings import Settings
 from tests.support import wait_until
 
+R = TypeVar("R")
 NAMESPACE = UUID("0b7f3c52-93d4-4a8e-8f61-2d9a54c0e7aa")
 
 
@@ -295,7 +296,7 @@ def test_callers_on_an_event_loop_share_batches_with_threads(
         return await asyncio.gather(*tasks, return_exceptions=True)
 
     threaded = [submit(committer, jobs.add("thread", f"t{n}")) for n in range(20)]
-    answers = asyncio.run(from_the_loop())
+    answers = run_loop(from_the_loop)
     assert isinstance(answers[-1], UnknownCall)
     assert_answers_point_at_their_events(
         store, {f"l{n}": answer for n, answer in enumerate(answers[:-1])}
@@ -321,8 +322,15 @@ def test_an_answer_for_a_closed_loop_is_dropped_and_the_writer_goes_on(
         await asyncio.sleep(0.05)  # queued behind the held job, then the loop closes
         waiting.cancel()
 
-    asyncio.run(leave())
+    run_loop(leave)
     held.set()
     blocker.result(timeout=30)
     assert submit(committer, jobs.add("after", "a1")).result(timeout=30)[2] is not None
     assert stored_items(store, "gone") == ["g1"]  # stored; only its answer had nowhere to go
+
+
+def run_loop(main: Callable[[], Coroutine[Any, Any, R]]) -> R:
+    """`asyncio.run(main())` on a thread of its own: the test's thread may already hold a
+    running loop (another suite's)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result(timeout=60)
