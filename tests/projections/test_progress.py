@@ -97,8 +97,10 @@ def read_all(fd: int, process: subprocess.Popen[str], timeout: float = 180) -> s
     chunks = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
+        # poll, not select: the test process may hold more than 1024 descriptors by now
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if poller.poll(200):
             try:
                 data = os.read(fd, 4096)
             except OSError:  # the other side closed
