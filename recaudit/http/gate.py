@@ -74,16 +74,15 @@ class AccessGate:
         self.sessions = sessions
         self.pages = pages
         self.console = console
-        self.templates = {template: compile_path(template)[::2]
-                          for _method, template in (*RULES, *OPEN)}
-        # The templates by their first path segment, in the same order: a path is only
-        # matched against the templates that could match it.
+        # Each rule's template compiled once, grouped by its first path segment (in the
+        # rules' order): a path is only matched against the templates that could match it.
         self.by_segment: dict[str, list[tuple[str, Any]]] = {}
-        for template, compiled in self.templates.items():
+        for template in dict.fromkeys(template for _method, template in (*RULES, *OPEN)):
             segment = _first_segment(template)
             if "{" in segment:
                 raise ValueError(f"a rule's path must begin with a literal segment: {template}")
-            self.by_segment.setdefault(segment, []).append((template, compiled))
+            self.by_segment.setdefault(segment, []).append(
+                (template, compile_path(template)[::2]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
