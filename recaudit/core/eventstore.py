@@ -51,6 +51,10 @@ class StreamIndex(Protocol):
         than the rows to read)."""
         ...
 
+    def close(self) -> None:
+        """Release what the index holds of its own (the store closes with it)."""
+        ...
+
 
 # Builds the index of one backend over the recorder the library made for it.
 StreamIndexFactory = Callable[[ApplicationRecorder], StreamIndex]
@@ -70,12 +74,16 @@ class EventStore(Application[UUID]):
         module = type(self.factory).__module__
         make_index = indexes.get(module)
         if make_index is None:
-            self.close()
+            super().close()
             raise TypeError(f"no stream index for persistence module {module!r} "
                             f"(known: {', '.join(sorted(indexes)) or 'none'})")
         self.index = make_index(self.recorder)
         # Saving is then only storing the new events: see `save`.
         self._stores_events_only = self.snapshots is None and self.repository.cache is None
+
+    def close(self) -> None:
+        self.index.close()
+        super().close()
 
     def construct_transcoder(self) -> Transcoder:
         """The library's transcoder, unless it is its plain JSON one: then one that writes

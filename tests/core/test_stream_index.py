@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from eventsourcing.persistence import ConnectionPoolClosedError, OperationalError
+
+from domain.ids import call_stream_id
 from domain.rules import Command, Mode
+from recaudit.adapters.eventstore import STREAM_INDEXES
 from recaudit.bootstrap import Backend
+from recaudit.bootstrap import event_store as open_event_store
+from recaudit.core.committer import GroupCommitter
+from recaudit.core.eventstore import EventStore
+from recaudit.core.service import RecordingService
+from recaudit.settings import Settings
+
+T = TypeVar("T")
 
 
 def test_a_calls_version_at_a_position(backend: Backend) -> None:
@@ -27,7 +45,6 @@ def test_a_calls_version_at_a_position(backend: Backend) -> None:
     assert version_at("no-such-call", recording) is None
 
 
-
 def test_raw_events_are_the_stored_rows_of_the_topics_asked(backend: Backend) -> None:
     service = backend.service
     service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
@@ -49,3 +66,66 @@ def test_raw_events_are_the_stored_rows_of_the_topics_asked(backend: Backend) ->
     assert raw(expected[1][0], 100, topics) == expected[2:]  # strictly after
     assert raw(expected[-1][0], 100, topics) == []
     assert raw(0, 100, ["recaudit.call.CallEnded"]) == []
+
+
+# -- SQLite: the lookups' own connections ------------------------------------------
+
+
+def _in_thread(lookup: Callable[[], T]) -> T:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lookup).result(timeout=30)
+
+
+def test_sqlite_lookups_see_every_commit_at_once_from_any_thread(
+        sqlite_backend: Backend) -> None:
+    service, store = sqlite_backend.service, sqlite_backend.store
+    service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+    stream = call_stream_id("c1")
+    with ThreadPoolExecutor(max_workers=1) as reader:  # one thread: one connection, reused
+        def ask() -> tuple[int | None, int | None]:
+            version = store.stream_version(stream)
+            return version, None if version is None else store.position_of(stream, version)
+
+        assert reader.submit(ask).result() == (None, None)
+        started = service.start_call(call_id="c1", org_id="acme", agent_id="bob",
+                                     direction="inbound").position
+        assert reader.submit(ask).result() == (1, started)
+        recording = service.command("c1", Command.START, by="bob").position
+        assert reader.submit(ask).result() == (2, recording)
+        assert store.stream_version(stream) == 2  # and this thread's own connection
+
+
+def test_sqlite_lookup_errors_are_the_stores_errors(sqlite_backend: Backend) -> None:
+    store = sqlite_backend.store
+    db = Path(store.index.recorder.datastore.pool.db_name)
+    db.rename(db.with_name("moved-away.sqlite"))  # a new connection opens an empty file
+    with pytest.raises(OperationalError, match="no such table"):
+        _in_thread(lambda: store.stream_version(call_stream_id("c1")))
+
+
+def test_sqlite_lookups_after_close_fail_as_the_library_does(tmp_path: Path) -> None:
+    store = open_event_store(Settings.from_env({}, data_dir=tmp_path))
+    assert store.stream_version(call_stream_id("c1")) is None
+    opened = list(store.index._opened)
+    assert len(opened) == 1
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # the lookup connection is closed
+        opened[0].execute("SELECT 1")
+    with pytest.raises(ConnectionPoolClosedError):
+        store.stream_version(call_stream_id("c1"))
+
+
+def test_an_in_memory_sqlite_store_looks_up_through_the_library() -> None:
+    store = EventStore({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                        "SQLITE_DBNAME": ":memory:"}, indexes=STREAM_INDEXES)
+    try:
+        service = RecordingService(store, GroupCommitter(store))
+        service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+        started = service.start_call(call_id="c1", org_id="acme", agent_id="bob",
+                                     direction="inbound").position
+        assert store.stream_version(call_stream_id("c1")) == 1
+        assert store.position_of(call_stream_id("c1"), 1) == started
+        assert store.index._opened == []  # its one connection is the library's
+        service.committer.close()
+    finally:
+        store.close()

@@ -58,6 +58,9 @@ class PostgresStreamIndex:
             return [(int(r["notification_id"]), str(r["topic"]), int(r["originator_version"]),
                      bytes(r["state"])) for r in cursor.fetchall()]
 
+    def close(self) -> None:
+        """Nothing of its own to close: every lookup is a transaction of the library's pool."""
+
     def _version(self, sql: Composed, params: tuple[object, ...]) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(sql, params)
