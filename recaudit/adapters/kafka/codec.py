@@ -12,7 +12,7 @@ reader does not know is skipped. See schemas/README.md for the whole contract.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any, cast
@@ -21,6 +21,13 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 import schemas
 from domain.published import PublishedEvent
+from recaudit.adapters.kafka.compiled import (
+    Reader,
+    Unsupported,
+    Writer,
+    compile_reader,
+    compile_writer,
+)
 from schemas import parsing_fingerprint
 
 MARKER = b"\xc3\x01"
@@ -91,6 +98,7 @@ class KnownSchema:
     parsed: Any
     origin: str
     checks: tuple[tuple[str, Check, str], ...] = ()
+    definition: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 def _known(event_type: str, schema: Mapping[str, Any], origin: str) -> KnownSchema:
@@ -101,7 +109,8 @@ def _known(event_type: str, schema: Mapping[str, Any], origin: str) -> KnownSche
         )
     parsed = parse_schema(dict(schema), named_schemas={})
     checks = tuple((f["name"], _accepts(f["type"]), str(f["type"])) for f in schema["fields"])
-    return KnownSchema(event_type, parsing_fingerprint(schema), parsed, origin, checks)
+    return KnownSchema(event_type, parsing_fingerprint(schema), parsed, origin, checks,
+                       dict(schema))
 
 
 _PRIMITIVES: dict[str, Check] = {
@@ -185,6 +194,18 @@ class Codec:
     def __init__(self, registry: SchemaRegistry) -> None:
         self.registry = registry
         self._type_headers: dict[str, tuple[bytes, bytes]] = {}
+        # Generated functions for the current schemas (`compiled`): the fast paths.
+        self._writers: dict[str, Writer] = {}
+        self._readers: dict[bytes, Reader] = {}
+        for event_type in registry.event_types:
+            known = registry.current(event_type)
+            try:
+                self._writers[event_type] = compile_writer(known.definition,
+                                                           MARKER + known.fingerprint)
+                self._readers[known.fingerprint] = compile_reader(known.definition,
+                                                                  event_type, PREFIX_SIZE)
+            except Unsupported:  # a type they do not handle: that schema keeps fastavro only
+                self._writers.pop(event_type, None)
 
     @classmethod
     def from_package(cls) -> Codec:
@@ -193,6 +214,16 @@ class Codec:
 
     def encode(self, event: PublishedEvent) -> bytes:
         """The single-object Avro message of `event`, with its type's current schema."""
+        write = self._writers.get(event.type)
+        if write is not None:
+            message = write(event)
+            if message is not None:
+                return message
+        return self._encode_reference(event)
+
+    def _encode_reference(self, event: PublishedEvent) -> bytes:
+        """`encode` through fastavro: any event the generated writer does not plainly take,
+        written or refused with the reason."""
         known = self.registry.current(event.type)
         buffer = BytesIO()
         buffer.write(MARKER)
@@ -210,6 +241,17 @@ class Codec:
 
     def decode(self, data: bytes) -> PublishedEvent:
         """The event in a single-object message; datetimes are timezone-aware UTC."""
+        if data[:2] == MARKER:
+            read = self._readers.get(data[2:PREFIX_SIZE])
+            if read is not None:
+                event = read(data)
+                if event is not None:
+                    return event
+        return self._decode_reference(data)
+
+    def _decode_reference(self, data: bytes) -> PublishedEvent:
+        """`decode` through fastavro: messages of older schemas, and any message the
+        generated reader does not plainly read, read or refused with the reason."""
         writer = self.registry.writer(_unframe(data))
         reader = self.registry.current(writer.event_type)
         record = _read(data[PREFIX_SIZE:], writer, reader)
