@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install the project with its development tools into it.
+# Create .venv (once) and install the project with its development tools into it, at the
+# dependency versions of constraints.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -16,12 +17,12 @@ if [ ! -x .venv/bin/python ]; then
   }
 fi
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   # pip's and the build backend's chatter goes to a log, shown only when the install fails.
   log=.venv/install.log
   echo "installing recaudit and its development tools into .venv (log: $log)" >&2
   if ! { .venv/bin/python -m pip install -q --upgrade pip \
-         && .venv/bin/python -m pip install -q -e ".[dev]"; } >"$log" 2>&1; then
+         && .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "installing into .venv failed (whole log: $log)" >&2
     exit 1
