@@ -8,7 +8,14 @@ whole numbers, booleans, None and datetimes; such a state is written by orjson,
 its datetimes through the transcodings registered with the library (so a
 datetime is still `{"_type_":"datetime_iso","_data_":...}`). Anything else, and
 any state orjson will not write (a number beyond 64 bits), is written by the
-library as before. Reading is the library's, unchanged.
+library as before.
+
+Reading mirrors it: a state that orjson parses into a flat mapping (its values
+JSON scalars, or objects of exactly `_type_` and `_data_` with a scalar
+`_data_`, decoded by the registered transcoding of that name) is read without
+the standard `json` module calling back into Python for every object. Anything
+else (nested values, a name no transcoding has, what orjson will not parse, a
+state that is itself a transcoded object) is read by the library, as before.
 """
 
 from __future__ import annotations
@@ -35,3 +42,27 @@ class FlatStateTranscoder(JSONTranscoder):
             except orjson.JSONEncodeError:
                 pass  # e.g. an integer beyond 64 bits: the library writes it
         return super().encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            state = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode(data)  # e.g. NaN, or a number beyond 64 bits
+        if type(state) is not dict or _is_transcoded(state):
+            return super().decode(data)
+        for name, value in state.items():
+            kind = type(value)
+            if kind is dict:
+                type_name = value["_type_"] if _is_transcoded(value) else None
+                transcoding = self.names.get(type_name) if type(type_name) is str else None
+                if transcoding is None or type(value["_data_"]) in (dict, list):
+                    return super().decode(data)
+                state[name] = transcoding.decode(value["_data_"])
+            elif kind is list:
+                return super().decode(data)
+        return state
+
+
+def _is_transcoded(value: dict[str, Any]) -> bool:
+    """Whether a JSON object is one the library's decoder hands to a transcoding."""
+    return len(value) == 2 and "_type_" in value and "_data_" in value
