@@ -74,15 +74,19 @@ class AccessGate:
         self.sessions = sessions
         self.pages = pages
         self.console = console
-        # Each rule's template compiled once, grouped by its first path segment (in the
-        # rules' order): a path is only matched against the templates that could match it.
-        self.by_segment: dict[str, list[tuple[str, Any]]] = {}
-        for template in dict.fromkeys(template for _method, template in (*RULES, *OPEN)):
+        # Each rule's template compiled once, grouped by the methods that have a rule for it
+        # and by its first path segment (in the rules' order of templates): a request is only
+        # matched against the templates that could answer it.
+        templates = list(dict.fromkeys(template for _method, template in (*RULES, *OPEN)))
+        compiled = {template: compile_path(template)[::2] for template in templates}
+        self.by_route: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+        for method, template in sorted(dict.fromkeys((*RULES, *OPEN)),
+                                       key=lambda key: templates.index(key[1])):
             segment = _first_segment(template)
             if "{" in segment:
                 raise ValueError(f"a rule's path must begin with a literal segment: {template}")
-            self.by_segment.setdefault(segment, []).append(
-                (template, compile_path(template)[::2]))
+            self.by_route.setdefault((method, segment), []).append(
+                (template, compiled[template]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,11 +123,10 @@ class AccessGate:
         """
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         path = _route_path(scope)
-        for template, (pattern, convertors) in self.by_segment.get(_first_segment(path), ()):
+        for template, (pattern, convertors) in self.by_route.get(
+                (method, _first_segment(path)), ()):
             found = pattern.match(path)
-            if found is None:
-                continue
-            if (method, template) in RULES or (method, template) in OPEN:
+            if found is not None:
                 params = {k: convertors[k].convert(v) for k, v in found.groupdict().items()}
                 return (method, template), params
         if any(route.matches(scope)[0] is Match.FULL for route in self.routes):
