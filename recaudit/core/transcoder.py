@@ -11,8 +11,9 @@ any state orjson will not write (a number beyond 64 bits), is written by the
 library as before.
 
 Reading mirrors it: a state that orjson parses into a flat mapping (its values
-JSON scalars, or objects of exactly `_type_` and `_data_` with a scalar
-`_data_`, decoded by the registered transcoding of that name) is read without
+strings, integers, booleans and nulls, or objects of exactly `_type_` and
+`_data_` with such a `_data_`, decoded by the registered transcoding of that
+name) is read without
 the standard `json` module calling back into Python for every object. Anything
 else (nested values, a name no transcoding has, what orjson will not parse, a
 state that is itself a transcoded object) is read by the library, as before.
@@ -24,30 +25,51 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
 
 # The value types whose JSON orjson writes exactly as `json.dumps(..., separators=(",",
 # ":"), ensure_ascii=False)` does; datetimes are handed back to the registered transcoding.
 FLAT_TYPES = frozenset({str, int, bool, type(None), datetime})
+# Values read back by the library: nested ones, and every number with a fraction or an
+# exponent (orjson also reads an integer beyond 64 bits as one, where `json` keeps it whole).
+NOT_FLAT = (dict, list, float)
 OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
            | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 class FlatStateTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
-        if type(obj) is dict and all(type(k) is str and type(v) in FLAT_TYPES
-                                     for k, v in obj.items()):
+        flat = self._flat(obj)
+        if flat is not None:
             try:
-                return orjson.dumps(obj, default=self._encode_obj, option=OPTIONS)
+                return orjson.dumps(flat, default=self._encode_obj, option=OPTIONS)
             except orjson.JSONEncodeError:
                 pass  # e.g. an integer beyond 64 bits: the library writes it
         return super().encode(obj)
+
+    def _flat(self, obj: Any) -> dict[str, Any] | None:
+        """`obj` ready for orjson if it is a flat state, else None. With the library's
+        ISO transcoding of datetimes registered, each datetime is put in its transcoded
+        form here (the same object `_encode_obj` makes), rather than by a call back from
+        orjson for each one."""
+        if type(obj) is not dict:
+            return None
+        dates = self.types.get(datetime)
+        iso = dates.name if type(dates) is DatetimeAsISO else None
+        flat: dict[str, Any] = {}
+        for key, value in obj.items():
+            kind = type(value)
+            if type(key) is not str or kind not in FLAT_TYPES:
+                return None
+            flat[key] = {"_type_": iso, "_data_": value.isoformat()} \
+                if kind is datetime and iso is not None else value
+        return flat
 
     def decode(self, data: bytes) -> Any:
         try:
             state = orjson.loads(data)
         except orjson.JSONDecodeError:
-            return super().decode(data)  # e.g. NaN, or a number beyond 64 bits
+            return super().decode(data)  # e.g. NaN
         if type(state) is not dict or _is_transcoded(state):
             return super().decode(data)
         for name, value in state.items():
@@ -55,10 +77,10 @@ class FlatStateTranscoder(JSONTranscoder):
             if kind is dict:
                 type_name = value["_type_"] if _is_transcoded(value) else None
                 transcoding = self.names.get(type_name) if type(type_name) is str else None
-                if transcoding is None or type(value["_data_"]) in (dict, list):
+                if transcoding is None or type(value["_data_"]) in NOT_FLAT:
                     return super().decode(data)
                 state[name] = transcoding.decode(value["_data_"])
-            elif kind is list:
+            elif kind in NOT_FLAT:
                 return super().decode(data)
         return state
 

@@ -105,6 +105,9 @@ def test_what_orjson_cannot_write_is_written_by_the_library() -> None:
     state = {"big": 2**70, "small": -(2**64), "at": datetime(2026, 3, 1, tzinfo=UTC),
              "id": UUID(int=7), "amount": Decimal("1.50"), "nested": {"a": [1, "é\n"]}}
     assert OURS.encode(state) == LIBRARY.encode(state)
+    flat = {"big": 2**64, "low": -(2**63) - 1, "half": 1.5, "huge": 1e300}
+    assert OURS.decode(OURS.encode(flat)) == flat  # whole numbers beyond 64 bits stay whole
+    assert type(OURS.decode(OURS.encode(flat))["big"]) is int
     assert OURS.encode({"call_id": "c\u0000\u001f\u2028\"\\/é"}) == \
         LIBRARY.encode({"call_id": "c\u0000\u001f\u2028\"\\/é"})
 
