@@ -69,6 +69,8 @@ class UnitOfWork:
     store: EventStore
     cache: AggregateCache
     touched: dict[UUID, StreamAggregate] = field(default_factory=dict)
+    # The aggregates the current job was given, each with how many new events it had then.
+    used: dict[UUID, tuple[StreamAggregate, int]] = field(default_factory=dict)
 
     def get(self, stream_id: UUID, *, cached: bool = True) -> Any:
         """The aggregate, or None if the stream does not exist.
@@ -78,13 +80,16 @@ class UnitOfWork:
         and is otherwise brought up to date with the events stored after it,
         which gives the same state as a full replay.
         """
-        if stream_id in self.touched:
-            return self.touched[stream_id]
-        aggregate = self.cache.get(stream_id)
-        if aggregate is None or not cached:
-            aggregate = self._read(stream_id, aggregate)
-        if aggregate is not None:
+        aggregate = self.touched.get(stream_id)
+        if aggregate is None:
+            aggregate = self.cache.get(stream_id)
+            if aggregate is None or not cached:
+                aggregate = self._read(stream_id, aggregate)
+            if aggregate is None:
+                return None
             self.touched[stream_id] = aggregate
+        if stream_id not in self.used:
+            self.used[stream_id] = (aggregate, len(aggregate.pending_events))
         return aggregate
 
     def _read(self, stream_id: UUID, cached: Any) -> Any:
@@ -102,7 +107,20 @@ class UnitOfWork:
         return cached
 
     def add(self, aggregate: StreamAggregate) -> None:
+        if aggregate.id not in self.used:  # a new aggregate's events are all the job's
+            earlier = self.touched.get(aggregate.id)
+            self.used[aggregate.id] = (aggregate, 0 if earlier is None
+                                       else len(earlier.pending_events))
         self.touched[aggregate.id] = aggregate
+
+    def begin_job(self) -> None:
+        """The next job starts: what it is given is counted afresh."""
+        self.used.clear()
+
+    def job_changed(self) -> bool:
+        """Whether the current job added events to any aggregate it was given."""
+        return any(len(aggregate.pending_events) != before
+                   for aggregate, before in self.used.values())
 
     def pending(self) -> list[StreamAggregate]:
         return [a for a in self.touched.values() if a.pending_events]
@@ -288,11 +306,11 @@ class GroupCommitter:
         unresolved = list(batch)
         try:
             for item in batch:
-                before = _pending_count(uow)
+                uow.begin_job()
                 try:
                     done.append((item, item.job(uow)))
                 except DomainError as exc:
-                    if _pending_count(uow) != before:
+                    if uow.job_changed():
                         # A refusal that left changes behind must not be saved with
                         # the batch: run everything again on its own instead.
                         raise _DirtyRefusal from exc
@@ -348,10 +366,6 @@ class GroupCommitter:
 
 class _DirtyRefusal(Exception):
     """A job raised a domain error after changing an aggregate."""
-
-
-def _pending_count(uow: UnitOfWork) -> int:
-    return sum(len(a.pending_events) for a in uow.touched.values())
 
 
 class ConcurrencyExhausted(DomainError):

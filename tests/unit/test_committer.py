@@ -278,6 +278,47 @@ def test_a_refusal_that_changed_an_aggregate_stores_nothing_of_it(
     assert stored_items(store, "shared") == ["first", "a", "b"]
 
 
+def opening_refusal(name: str) -> Callable[[UnitOfWork], Any]:
+    """Opens a new stream, then refuses: the stream must never be stored."""
+
+    def job(uow: UnitOfWork) -> Any:
+        uow.add(Tally.open(name))
+        raise UnknownCall("refused after opening a stream")
+
+    return job
+
+
+def test_a_refusal_that_opened_a_stream_stores_nothing_of_it(
+    store: EventStore, committer: GroupCommitter
+) -> None:
+    jobs = Jobs()
+    batch = [jobs.add("kept", "a"), opening_refusal("never"), jobs.add("kept", "b")]
+
+    futures = one_batch(committer, jobs, batch)
+
+    with pytest.raises(UnknownCall):
+        futures[1].result()
+    assert stored_items(store, "kept") == ["a", "b"]
+    assert store.stream_version(tally_id("never")) is None
+
+
+def test_a_refusal_changing_what_an_earlier_job_of_the_batch_changed_is_caught(
+    store: EventStore, committer: GroupCommitter
+) -> None:
+    jobs = Jobs()
+    committer.run(jobs.add("shared", "first"))
+    committer.batches = committer.jobs = 0
+    # The aggregate already has a new event of the batch when the refusing job gets it.
+    batch = [jobs.add("shared", "a"), jobs.add("shared", "b"), dirty_refusal("shared")]
+
+    futures = one_batch(committer, jobs, batch)
+
+    with pytest.raises(UnknownCall):
+        futures[2].result()
+    assert [f.result()[1] for f in futures[:2]] == [3, 4]
+    assert stored_items(store, "shared") == ["first", "a", "b"]
+
+
 def test_a_closed_committer_starts_again(store: EventStore, committer: GroupCommitter) -> None:
     jobs = Jobs()
     committer.run(jobs.add("t", "one"))
