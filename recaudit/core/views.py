@@ -34,7 +34,9 @@ class CallStatus:
     @classmethod
     def of(cls, call: Call, policy: Policy | None = None) -> CallStatus:
         """The call's status; `policy`: its organisation's, whose holds say `legal_hold`."""
-        held = policy is not None and bool(policy.holds_on(call.call_id, call.holders))
+        # Most organisations hold nothing: then no call's holders need to be worked out.
+        held = (policy is not None and bool(policy.holds)
+                and bool(policy.holds_on(call.call_id, call.holders)))
         return cls(
             call_id=call.call_id,
             org_id=call.org_id,
