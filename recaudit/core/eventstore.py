@@ -87,7 +87,7 @@ class EventStore(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         """The library's transcoder, unless it is its plain JSON one: then one that writes
-        the same bytes faster (`recaudit.core.transcoder`)."""
+        the same bytes, and reads the same values, faster (`recaudit.core.transcoder`)."""
         transcoder = super().construct_transcoder()
         if type(transcoder) is not JSONTranscoder:
             return transcoder

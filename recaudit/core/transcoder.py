@@ -13,10 +13,10 @@ library as before.
 Reading mirrors it: a state that orjson parses into a flat mapping (its values
 strings, integers, booleans and nulls, or objects of exactly `_type_` and
 `_data_` with such a `_data_`, decoded by the registered transcoding of that
-name) is read without
-the standard `json` module calling back into Python for every object. Anything
-else (nested values, a name no transcoding has, what orjson will not parse, a
-state that is itself a transcoded object) is read by the library, as before.
+name) is read without the standard `json` module calling back into Python for
+every object. Anything else (nested values, numbers with a fraction, a name no
+transcoding has, what orjson will not parse, a state that is itself a
+transcoded object) is read by the library, as before.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import orjson
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
 
 # The value types whose JSON orjson writes exactly as `json.dumps(..., separators=(",",
-# ":"), ensure_ascii=False)` does; datetimes are handed back to the registered transcoding.
+# ":"), ensure_ascii=False)` does; datetimes go through the registered transcoding.
 FLAT_TYPES = frozenset({str, int, bool, type(None), datetime})
 # Values read back by the library: nested ones, and every number with a fraction or an
 # exponent (orjson also reads an integer beyond 64 bits as one, where `json` keeps it whole).

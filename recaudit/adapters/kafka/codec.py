@@ -200,12 +200,12 @@ class Codec:
         for event_type in registry.event_types:
             known = registry.current(event_type)
             try:
-                self._writers[event_type] = compile_writer(known.definition,
-                                                           MARKER + known.fingerprint)
-                self._readers[known.fingerprint] = compile_reader(known.definition,
-                                                                  event_type, PREFIX_SIZE)
+                writer = compile_writer(known.definition, MARKER + known.fingerprint)
+                reader = compile_reader(known.definition, event_type, PREFIX_SIZE)
             except Unsupported:  # a type they do not handle: that schema keeps fastavro only
-                self._writers.pop(event_type, None)
+                continue
+            self._writers[event_type] = writer
+            self._readers[known.fingerprint] = reader
 
     @classmethod
     def from_package(cls) -> Codec:
