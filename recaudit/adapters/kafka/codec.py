@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from io import BytesIO
 from typing import Any, cast
 
@@ -22,6 +22,11 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 import schemas
 from domain.published import PublishedEvent
 from recaudit.adapters.kafka.compiled import (
+    ENVELOPE,
+    EPOCH,
+    INT_RANGE,
+    LONG_RANGE,
+    MILLISECOND,
     Reader,
     Unsupported,
     Writer,
@@ -34,17 +39,12 @@ MARKER = b"\xc3\x01"
 FINGERPRINT_SIZE = 8
 PREFIX_SIZE = len(MARKER) + FINGERPRINT_SIZE
 NAMESPACE = "io.recaudit.events"
-ENVELOPE = ("position", "key", "version", "recorded_at")
 
 HEADER_EVENT_TYPE = "event_type"
 HEADER_POSITION = "position"
 HEADER_FINGERPRINT = "schema_fingerprint"
 
 CURRENT = "current"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
-_INT = (-(2**31), 2**31 - 1)
-_LONG = (-(2**63), 2**63 - 1)
 
 Check = Callable[[Any], bool]
 
@@ -116,8 +116,8 @@ def _known(event_type: str, schema: Mapping[str, Any], origin: str) -> KnownSche
 _PRIMITIVES: dict[str, Check] = {
     "null": lambda v: v is None,
     "boolean": lambda v: isinstance(v, bool),
-    "int": lambda v: type(v) is int and _INT[0] <= v <= _INT[1],
-    "long": lambda v: type(v) is int and _LONG[0] <= v <= _LONG[1],
+    "int": lambda v: type(v) is int and INT_RANGE[0] <= v <= INT_RANGE[1],
+    "long": lambda v: type(v) is int and LONG_RANGE[0] <= v <= LONG_RANGE[1],
     "string": lambda v: isinstance(v, str),
 }
 
@@ -295,7 +295,7 @@ def _wire(name: str, value: Any) -> Any:
         return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise UnencodableEvent(f"field {name!r} is a datetime without a UTC offset: {value}")
-    return (value - _EPOCH) // _MILLISECOND
+    return (value - EPOCH) // MILLISECOND
 
 
 def _check(event: PublishedEvent, datum: dict[str, Any], known: KnownSchema) -> None:

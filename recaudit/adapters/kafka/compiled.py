@@ -36,6 +36,8 @@ PRIMITIVES = ("null", "boolean", "int", "long", "string")
 TIMESTAMP = "timestamp-millis"
 INT_RANGE = (-(2**31), 2**31 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 
 Writer = Callable[[PublishedEvent], bytes | None]  # None: not plainly writable
 Reader = Callable[[bytes], PublishedEvent | None]  # None: not plainly readable
@@ -83,8 +85,8 @@ def _fields(schema: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
 _CHECK = {
     "null": "{v} is None",
     "boolean": "{v}.__class__ is bool",
-    "int": "{v}.__class__ is int and -2147483648 <= {v} <= 2147483647",
-    "long": "{v}.__class__ is int and -9223372036854775808 <= {v} <= 9223372036854775807",
+    "int": f"{{v}}.__class__ is int and {INT_RANGE[0]} <= {{v}} <= {INT_RANGE[1]}",
+    "long": f"{{v}}.__class__ is int and {LONG_RANGE[0]} <= {{v}} <= {LONG_RANGE[1]}",
     "string": "{v}.__class__ is str",
     # A time is written as whole milliseconds since the epoch; a naive one is refused.
     "timestamp": "{v}.__class__ is datetime and {v}.tzinfo is not None",
@@ -110,7 +112,7 @@ def _write_value(lines: list[str], indent: str, kind: str, v: str) -> None:
         _write_varint(lines, indent, f"({v} << 1) ^ ({v} >> 63)")
     elif kind == "timestamp":
         lines.append(f"{indent}{v} = ({v} - EPOCH) // MILLISECOND")
-        lines.append(f"{indent}if not -9223372036854775808 <= {v} <= 9223372036854775807:")
+        lines.append(f"{indent}if not {LONG_RANGE[0]} <= {v} <= {LONG_RANGE[1]}:")
         lines.append(f"{indent}    raise GiveUp")
         _write_varint(lines, indent, f"({v} << 1) ^ ({v} >> 63)")
     else:  # string
@@ -147,8 +149,8 @@ def compile_writer(schema: Mapping[str, Any], prefix: bytes) -> Writer:
     lines += ["    except (GiveUp, UnicodeEncodeError, OverflowError, TypeError):",
               "        return None",
               "    return bytes(o)"]
-    scope: dict[str, Any] = {"NAMES": names, "PREFIX": prefix, "EPOCH": _EPOCH,
-                             "MILLISECOND": _MILLISECOND, "GiveUp": GiveUp,
+    scope: dict[str, Any] = {"NAMES": names, "PREFIX": prefix, "EPOCH": EPOCH,
+                             "MILLISECOND": MILLISECOND, "GiveUp": GiveUp,
                              "datetime": datetime}
     exec(compile("\n".join(lines), f"<avro writer {schema['name']}>", "exec"), scope)
     writer: Writer = scope["write"]
@@ -221,12 +223,9 @@ def compile_reader(schema: Mapping[str, Any], event_type: str, start: int) -> Re
     rest = ", ".join(f"{name!r}: {target}" for name, target in targets[len(ENVELOPE):])
     envelope = ", ".join(target for _, target in targets[: len(ENVELOPE)])
     lines.append(f"    return PublishedEvent(TYPE, {envelope}, {{{rest}}})")
-    scope: dict[str, Any] = {"EPOCH": _EPOCH, "timedelta": timedelta, "GiveUp": GiveUp,
+    scope: dict[str, Any] = {"EPOCH": EPOCH, "timedelta": timedelta, "GiveUp": GiveUp,
                              "PublishedEvent": PublishedEvent, "TYPE": event_type}
     exec(compile("\n".join(lines), f"<avro reader {schema['name']}>", "exec"), scope)
     reader: Reader = scope["read"]
     return reader
 
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
