@@ -9,6 +9,7 @@ The Kafka relay, the local feed and every consumer speak only this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,16 +137,23 @@ class PublishedEvent:
 
 def publish(topic: str, event: Any, position: int) -> PublishedEvent | None:
     """The published form of one stored domain event, or None if it stays inside."""
+    return publish_state(topic, vars(event), event.originator_version, position)
+
+
+def publish_state(topic: str, state: Mapping[str, Any], version: int,
+                  position: int) -> PublishedEvent | None:
+    """The published form of a stored event given by its state (its attributes by name,
+    the library's `timestamp` among them) and version, or None if it stays inside."""
     type_name = TOPIC_TYPES.get(topic)
     if type_name is None:
         return None
-    fields = {name: getattr(event, name) for name in FIELDS[type_name]}
+    fields = {name: state[name] for name in FIELDS[type_name]}
     key = fields["org_id"] if is_policy_type(type_name) else fields["call_id"]
     return PublishedEvent(
         type=type_name,
         position=position,
         key=key,
-        version=event.originator_version,
-        recorded_at=to_utc_millis(event.timestamp),
+        version=version,
+        recorded_at=to_utc_millis(state["timestamp"]),
         fields=fields,
     )

@@ -9,7 +9,7 @@ import time
 from eventsourcing.persistence import OperationalError
 
 from consumers.framework import FeedUnavailable
-from domain.published import TOPIC_TYPES, PublishedEvent, publish
+from domain.published import TOPIC_TYPES, PublishedEvent, publish_state
 from projections.bulk import ENCODING, RawPage
 from recaudit.core.eventstore import EventStore
 
@@ -86,20 +86,14 @@ class LocalFeed:
 
     def _fetch(self, after: int, limit: int) -> list[tuple[int, PublishedEvent | None]]:
         """The stored events after `after`, each with its published form (None: internal)."""
+        store = self.store
         try:
-            notifications = self.store.recorder.select_notifications(
-                start=after, limit=limit, inclusive_of_start=False
-            )
+            rows = store.index.raw_events(after, limit)
         except OperationalError as exc:
             raise FeedUnavailable(str(exc)) from exc
-        entries: list[tuple[int, PublishedEvent | None]] = []
-        for notification in notifications:
-            published = None
-            if notification.topic in TOPIC_TYPES:  # the others stay inside: not decoded
-                domain_event = self.store.mapper.to_domain_event(notification)
-                published = publish(notification.topic, domain_event, notification.id)
-            entries.append((notification.id, published))
-        return entries
+        return [(position, publish_state(topic, store.event_state(topic, state), version,
+                                         position) if topic in TOPIC_TYPES else None)
+                for position, topic, version, state in rows]  # the others stay inside
 
 
 def _published(entries: list[tuple[int, PublishedEvent | None]], after: int

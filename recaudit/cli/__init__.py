@@ -163,6 +163,7 @@ def _until_signalled() -> threading.Event:
 
 
 def _relay(args: argparse.Namespace) -> int:
+    stop = _until_signalled()  # from the start: a stop while starting up is graceful too
     from recaudit.bootstrap import build
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -170,7 +171,6 @@ def _relay(args: argparse.Namespace) -> int:
         raise SettingsError("the relay needs RECAUDIT_KAFKA_BOOTSTRAP")
     backend = build(settings)
     assert backend.relay is not None
-    stop = _until_signalled()
     backend.start_relay()
     print(f"recaudit relay: publishing to {settings.kafka_topic} on {settings.kafka_bootstrap}",
           flush=True)
@@ -181,6 +181,7 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _consume(args: argparse.Namespace) -> int:
+    stop = _until_signalled()  # from the start: a stop while starting up is graceful too
     from recaudit.bootstrap import build
 
     settings = Settings.from_env(data_dir=args.data_dir)
@@ -196,7 +197,6 @@ def _consume(args: argparse.Namespace) -> int:
         print(f"recaudit: {exc.args[0]}", file=sys.stderr)
         backend.close()
         return ExitCode.USAGE
-    stop = _until_signalled()
     backend.pipeline.start(only=[args.name])
     feed = "Kafka" if settings.kafka_bootstrap else "the local event log"
     print(f"recaudit consume: {args.name} reading {feed}", flush=True)

@@ -61,11 +61,10 @@ def test_subscriptions_keeping_up_decode_each_event_once(tmp_path: Path,
     backend = build(Settings.from_env({}, data_dir=tmp_path))
     try:
         set_policies(backend.service)
-        decoded: list[int] = []
-        mapper = backend.store.mapper
-        decode = mapper.to_domain_event
-        monkeypatch.setattr(mapper, "to_domain_event",
-                            lambda stored: decoded.append(stored.id) or decode(stored))
+        decoded: list[bytes] = []  # the stored states decoded (each event's is its own)
+        decode = backend.store.event_state
+        monkeypatch.setattr(backend.store, "event_state",
+                            lambda topic, state: decoded.append(state) or decode(topic, state))
         feed = LocalFeed(backend.store, batch_size=10)
         subscriptions = [feed.subscribe(name, 0) for name in ("a", "b", "c")]
         seen: list[list[Any]] = [[], [], []]

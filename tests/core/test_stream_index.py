@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +10,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from eventsourcing.persistence import ConnectionPoolClosedError, OperationalError
+from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
+    MapperDeserialisationError,
+    OperationalError,
+)
 
 from domain.ids import call_stream_id
 from domain.rules import Command, Mode
@@ -66,6 +71,47 @@ def test_raw_events_are_the_stored_rows_of_the_topics_asked(backend: Backend) ->
     assert raw(expected[1][0], 100, topics) == expected[2:]  # strictly after
     assert raw(expected[-1][0], 100, topics) == []
     assert raw(0, 100, ["recaudit.call.CallEnded"]) == []
+    every = [(n.id, n.topic, n.originator_version, bytes(n.state)) for n in notifications]
+    assert raw(0, 100) == every  # no topics given: the whole log, internal events too
+    assert raw(every[0][0], 3) == every[1:4]
+    assert raw(every[-1][0], 100) == []
+
+
+def test_an_events_state_is_what_the_librarys_mapper_reads(backend: Backend) -> None:
+    service, store = backend.service, backend.store
+    service.set_policy("acme", mode=Mode.PAUSE_RESUME, changed_by="admin")
+    service.start_call(call_id="c1", org_id="acme", agent_id="bob", direction="inbound")
+    for command in (Command.PAUSE, Command.PAUSE, Command.RESUME, Command.END):
+        service.command("c1", command, by="bob")
+    notifications = store.recorder.select_notifications(start=1, limit=100)
+    assert len({n.topic for n in notifications}) >= 6
+    for n in notifications:
+        event = vars(store.mapper.to_domain_event(n))
+        del event["originator_id"], event["originator_version"]
+        assert store.event_state(n.topic, bytes(n.state)) == event
+
+
+def test_an_events_state_is_upcast_as_the_mapper_does(backend: Backend) -> None:
+    service, store = backend.service, backend.store
+    service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+    service.start_call(call_id="c1", org_id="acme", agent_id="bob", direction="inbound")
+    started = next(n for n in store.recorder.select_notifications(start=1, limit=10)
+                   if n.topic == "recaudit.call.CallStarted")
+    # The state as a version 1 CallStarted was stored: no class_version, no pause cap.
+    v1 = store.mapper.transcoder.decode(bytes(started.state))
+    del v1["class_version"], v1["max_pause_ms"]
+    stored = store.mapper.transcoder.encode(v1)
+    state = store.event_state(started.topic, stored)
+    assert state["max_pause_ms"] is None and "class_version" not in state
+    old = dataclasses.replace(started, state=stored)
+    event = vars(store.mapper.to_domain_event(old))
+    del event["originator_id"], event["originator_version"]
+    assert state == event
+
+
+def test_an_unreadable_state_fails_as_the_mapper_says(backend: Backend) -> None:
+    with pytest.raises(MapperDeserialisationError, match=r"recaudit\.call\.CallStarted"):
+        backend.store.event_state("recaudit.call.CallStarted", b"{not json")
 
 
 # -- SQLite: the lookups' own connections ------------------------------------------
@@ -125,6 +171,7 @@ def test_an_in_memory_sqlite_store_looks_up_through_the_library() -> None:
                                      direction="inbound").position
         assert store.stream_version(call_stream_id("c1")) == 1
         assert store.position_of(call_stream_id("c1"), 1) == started
+        assert store.index.raw_events(0, 10)[-1][0] == started
         assert store.index._opened == []  # its one connection is the library's
         service.committer.close()
     finally:

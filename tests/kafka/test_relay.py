@@ -148,14 +148,20 @@ def test_consumer_killed_mid_batch_converges(kafka_settings: Settings, kafka_boo
     states = tmp_path / "consumers" / "call-states.sqlite"
     env = kafka_env(kafka_settings)
     env["RECAUDIT_CONSUMER_BATCH"] = "200"
-    for delay in (0.3, 0.6, 0.9):
-        consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
+    log = tmp_path / "consume.log"
+    part_way = []
+    for delay in (0.05, 0.1, 0.2):
+        consumer = start_cli(["consume", "call-states"], env, log)
         wait_until(lambda p=consumer: p.poll() is not None or _rows(states) > 0, 60,
                    "consumer start")
         time.sleep(delay)
         kill(consumer)
-    consumer = start_cli(["consume", "call-states"], env, tmp_path / "consume.log")
+        part_way.append(_snapshot(states) != head_state)
+    assert part_way[0], "the consumer was not killed part-way"
+    started = log.read_text().count("reading")
+    consumer = start_cli(["consume", "call-states"], env, log)
     try:
+        wait_until(lambda: log.read_text().count("reading") > started, 60, "consumer start")
         wait_until(lambda: _snapshot(states) == head_state, 120, "consumer to converge")
     finally:
         kill(consumer, signal.SIGTERM)

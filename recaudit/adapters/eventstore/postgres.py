@@ -39,6 +39,10 @@ class PostgresStreamIndex:
             "SELECT notification_id, topic, originator_version, state FROM {schema}.{table} "
             "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
         ).format(**table)
+        self.log_sql = SQL(
+            "SELECT notification_id, topic, originator_version, state FROM {schema}.{table} "
+            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(**table)
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.recorder.datastore.transaction(commit=False) as cursor:
@@ -52,9 +56,13 @@ class PostgresStreamIndex:
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id, position))
 
-    def raw_events(self, after: int, limit: int, topics: Sequence[str]) -> list[RawEvent]:
+    def raw_events(self, after: int, limit: int,
+                   topics: Sequence[str] | None = None) -> list[RawEvent]:
         with self.recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.raw_sql, (after, list(topics), limit))
+            if topics is None:
+                cursor.execute(self.log_sql, (after, limit))
+            else:
+                cursor.execute(self.raw_sql, (after, list(topics), limit))
             return [(int(r["notification_id"]), str(r["topic"]), int(r["originator_version"]),
                      bytes(r["state"])) for r in cursor.fetchall()]
 

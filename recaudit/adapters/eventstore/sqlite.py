@@ -38,10 +38,12 @@ class SQLiteStreamIndex:
             "WHERE originator_id = ?"
         )
         self.version_at_sql = self.version_sql + " AND rowid <= ?"
-        self.raw_sql = (
+        self.log_sql = (
             f"SELECT rowid, topic, originator_version, state FROM {recorder.events_table_name} "
-            "WHERE rowid > ? AND topic IN ({topics}) ORDER BY rowid LIMIT ?"
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )
+        self.raw_sql = self.log_sql.replace("WHERE rowid > ?",
+                                            "WHERE rowid > ? AND topic IN ({topics})")
         pool = recorder.datastore.pool
         self._direct = not pool.is_sqlite_memory_mode
         self._db_name = pool.db_name
@@ -60,14 +62,12 @@ class SQLiteStreamIndex:
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id.hex, position))
 
-    def raw_events(self, after: int, limit: int, topics: Sequence[str]) -> list[RawEvent]:
-        sql = self.raw_sql.format(topics=", ".join("?" * len(topics)))
-        with self.recorder.datastore.transaction(commit=False) as cursor:
-            plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row: tuples here,
-            plain.row_factory = None      # (int, str, int, bytes) as stored
-            plain.execute(sql, (after, *topics, limit))
-            rows: list[RawEvent] = plain.fetchall()
-            return rows
+    def raw_events(self, after: int, limit: int,
+                   topics: Sequence[str] | None = None) -> list[RawEvent]:
+        if topics is None:
+            return self._all(self.log_sql, (after, limit))
+        return self._all(self.raw_sql.format(topics=", ".join("?" * len(topics))),
+                         (after, *topics, limit))
 
     def close(self) -> None:
         """Close the lookup connections; later lookups go through the library's pool."""
@@ -82,20 +82,25 @@ class SQLiteStreamIndex:
         return None if row is None or row[0] is None else int(row[0])
 
     def _one(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _all(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """Every row of one statement, as plain tuples of the stored values."""
         if not self._direct:
             with self.recorder.datastore.transaction(commit=False) as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            return None if row is None else tuple(row)
+                plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row
+                plain.row_factory = None
+                plain.execute(sql, params)
+                return plain.fetchall()
         try:
-            # All rows (one at most): a statement stepped to its end leaves no read
-            # transaction open on the connection, so the next lookup sees later commits.
-            rows: list[tuple[Any, ...]] = self._connection().execute(sql, params).fetchall()
+            # Stepped to its end, a statement leaves no read transaction open on the
+            # connection, so the next one sees later commits.
+            return self._connection().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:  # as the library's own transactions say it
             raise OperationalError(exc) from exc
         except sqlite3.Error as exc:
             raise PersistenceError(exc) from exc
-        return rows[0] if rows else None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -30,6 +30,7 @@ from kafka.errors import KafkaError
 
 from domain.published import PublishedEvent
 from recaudit.adapters.kafka.codec import Codec, CodecError
+from recaudit.adapters.kafka.partitioner import KeyHashPartitioner
 from recaudit.adapters.localfeed import LocalFeed
 from recaudit.core.eventstore import EventStore
 
@@ -82,7 +83,8 @@ class Relay:
     @property
     def producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = producer_for(self.bootstrap, **self.producer_settings)
+            settings = {"partitioner": KeyHashPartitioner()} | self.producer_settings
+            self._producer = producer_for(self.bootstrap, **settings)
         return self._producer
 
     def position(self) -> int:
