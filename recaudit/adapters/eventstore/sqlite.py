@@ -64,10 +64,14 @@ class SQLiteStreamIndex:
 
     def raw_events(self, after: int, limit: int,
                    topics: Sequence[str] | None = None) -> list[RawEvent]:
+        # A bulk read: one transaction of the library's pool costs nothing beside it.
+        params: tuple[object, ...]
         if topics is None:
-            return self._all(self.log_sql, (after, limit))
-        return self._all(self.raw_sql.format(topics=", ".join("?" * len(topics))),
-                         (after, *topics, limit))
+            sql, params = self.log_sql, (after, limit)
+        else:
+            sql = self.raw_sql.format(topics=", ".join("?" * len(topics)))
+            params = (after, *topics, limit)
+        return self._pooled(sql, params)
 
     def close(self) -> None:
         """Close the lookup connections; later lookups go through the library's pool."""
@@ -82,25 +86,30 @@ class SQLiteStreamIndex:
         return None if row is None or row[0] is None else int(row[0])
 
     def _one(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
-        rows = self._all(sql, params)
-        return rows[0] if rows else None
-
-    def _all(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
-        """Every row of one statement, as plain tuples of the stored values."""
         if not self._direct:
             with self.recorder.datastore.transaction(commit=False) as cursor:
-                plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row
-                plain.row_factory = None
-                plain.execute(sql, params)
-                return plain.fetchall()
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            return None if row is None else tuple(row)
         try:
-            # Stepped to its end, a statement leaves no read transaction open on the
-            # connection, so the next one sees later commits.
-            return self._connection().execute(sql, params).fetchall()
+            # All rows (one at most): a statement stepped to its end leaves no read
+            # transaction open on the connection, so the next lookup sees later commits.
+            rows: list[tuple[Any, ...]] = self._connection().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:  # as the library's own transactions say it
             raise OperationalError(exc) from exc
         except sqlite3.Error as exc:
             raise PersistenceError(exc) from exc
+        return rows[0] if rows else None
+
+    def _pooled(self, sql: str, params: tuple[object, ...]) -> list[RawEvent]:
+        """The rows of a bulk read, in a transaction of the library's pool, as plain
+        tuples of the stored values: (int, str, int, bytes)."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row
+            plain.row_factory = None
+            plain.execute(sql, params)
+            rows: list[RawEvent] = plain.fetchall()
+            return rows
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -27,8 +27,9 @@ class KeyHashPartitioner(DefaultPartitioner):
 
     def partition(self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
                   serialized_value: bytes | None, cluster: Any) -> int:
-        partitions = cluster.partitions_for_topic(topic) if serialized_key else None
-        if not partitions:  # no key (a random pick), or a topic not known: the library's
+        partitions = cluster.partitions_for_topic(topic)
+        if serialized_key is None or not partitions:
+            # No key (a random pick), or a topic not known: as the library does it.
             return int(super().partition(topic, key, serialized_key, value,
                                          serialized_value, cluster))
         known = self._sorted.get(topic)
