@@ -91,9 +91,14 @@ class LocalFeed:
             rows = store.index.raw_events(after, limit)
         except OperationalError as exc:
             raise FeedUnavailable(str(exc)) from exc
-        return [(position, publish_state(topic, store.event_state(topic, state), version,
-                                         position) if topic in TOPIC_TYPES else None)
-                for position, topic, version, state in rows]  # the others stay inside
+        entries: list[tuple[int, PublishedEvent | None]] = []
+        for position, topic, version, state in rows:
+            published = None
+            if topic in TOPIC_TYPES:  # the others stay inside: not decoded
+                published = publish_state(topic, store.event_state(topic, state), version,
+                                          position)
+            entries.append((position, published))
+        return entries
 
 
 def _published(entries: list[tuple[int, PublishedEvent | None]], after: int

@@ -38,12 +38,14 @@ class SQLiteStreamIndex:
             "WHERE originator_id = ?"
         )
         self.version_at_sql = self.version_sql + " AND rowid <= ?"
+        self.raw_sql = (
+            f"SELECT rowid, topic, originator_version, state FROM {recorder.events_table_name} "
+            "WHERE rowid > ? AND topic IN ({topics}) ORDER BY rowid LIMIT ?"
+        )
         self.log_sql = (
             f"SELECT rowid, topic, originator_version, state FROM {recorder.events_table_name} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )
-        self.raw_sql = self.log_sql.replace("WHERE rowid > ?",
-                                            "WHERE rowid > ? AND topic IN ({topics})")
         pool = recorder.datastore.pool
         self._direct = not pool.is_sqlite_memory_mode
         self._db_name = pool.db_name
