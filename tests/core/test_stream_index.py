@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 from eventsourcing.persistence import (
@@ -19,7 +20,7 @@ from eventsourcing.persistence import (
 from domain.ids import call_stream_id
 from domain.rules import Command, Mode
 from recaudit.adapters.eventstore import STREAM_INDEXES
-from recaudit.bootstrap import Backend
+from recaudit.bootstrap import Backend, build
 from recaudit.bootstrap import event_store as open_event_store
 from recaudit.core.committer import GroupCommitter
 from recaudit.core.eventstore import EventStore
@@ -176,3 +177,50 @@ def test_an_in_memory_sqlite_store_looks_up_through_the_library() -> None:
         service.committer.close()
     finally:
         store.close()
+
+
+# -- PostgreSQL: the lookups' own autocommit connections -------------------------------
+
+
+def _terminate_lookups(url: str) -> int:
+    """Ends, server side, every connection of the lookups to the database of `url`."""
+    import psycopg
+
+    database = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'recaudit-lookups' AND datname = %s",
+            (database,)).fetchall()
+    return len(rows)
+
+
+def test_postgres_lookups_survive_a_lost_connection(postgres_url: str, tmp_path: Path) -> None:
+    backend = build(Settings.from_env({}, data_dir=tmp_path, postgres_url=postgres_url))
+    try:
+        service, store = backend.service, backend.store
+        service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+        started = service.start_call(call_id="c1", org_id="acme", agent_id="bob",
+                                     direction="inbound").position
+        stream = call_stream_id("c1")
+        assert store.stream_version(stream) == 1
+        assert _terminate_lookups(postgres_url) >= 1  # as a server restart would
+        # The next lookups find their connections gone and ask again on fresh ones.
+        assert store.stream_version(stream) == 1
+        assert store.position_of(stream, 1) == started
+        assert store.call_version_at("c1", started) == 1
+        recording = service.command("c1", Command.START, by="bob").position
+        assert store.position_of(stream, 2) == recording  # a commit is seen at once
+    finally:
+        backend.close()
+
+
+def test_postgres_lookups_after_close_fail_as_the_stores_errors(postgres_url: str,
+                                                                 tmp_path: Path) -> None:
+    store = open_event_store(Settings.from_env({}, data_dir=tmp_path,
+                                               postgres_url=postgres_url))
+    assert store.stream_version(call_stream_id("c1")) is None
+    store.close()
+    with pytest.raises(OperationalError):
+        store.stream_version(call_stream_id("c1"))
+    assert _terminate_lookups(postgres_url) == 0  # no lookup connection left open
