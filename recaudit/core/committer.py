@@ -71,6 +71,14 @@ class UnitOfWork:
     touched: dict[UUID, StreamAggregate] = field(default_factory=dict)
     # The aggregates the current job was given, each with how many new events it had then.
     used: dict[UUID, tuple[StreamAggregate, int]] = field(default_factory=dict)
+    # Stream versions asked for the whole batch in one query, each used by its first read.
+    versions: dict[UUID, int | None] = field(default_factory=dict)
+
+    def prefetch(self, stream_ids: list[UUID]) -> None:
+        """Ask the store, in one query, the versions of the streams the jobs will read."""
+        wanted = [s for s in dict.fromkeys(stream_ids)
+                  if s not in self.touched and s not in self.versions]
+        self.versions.update(self.store.stream_versions(wanted))
 
     def get(self, stream_id: UUID, *, cached: bool = True) -> Any:
         """The aggregate, or None if the stream does not exist.
@@ -94,8 +102,10 @@ class UnitOfWork:
 
     def _read(self, stream_id: UUID, cached: Any) -> Any:
         # Asking for the stream's version first is far cheaper than reading it:
-        # a new stream (every started call) then costs one small query.
-        version = self.store.stream_version(stream_id)
+        # a new stream (every started call) then costs one small query, or none if
+        # the batch asked for it already.
+        version = self.versions.pop(stream_id) if stream_id in self.versions \
+            else self.store.stream_version(stream_id)
         if version is None:
             return None
         if cached is None or cached.version > version:
@@ -215,6 +225,7 @@ class _Answer(Protocol[R_contra]):
 class _Queued(Generic[T]):
     job: Job[T]
     future: _Answer[tuple[Finish[T], Positions]]
+    reads: tuple[UUID, ...] = ()  # streams whose version the job will ask (see `run`)
 
 
 class GroupCommitter:
@@ -248,23 +259,27 @@ class GroupCommitter:
                 self._thread.join(timeout=30)
                 self._started = False
 
-    def run(self, job: Job[T]) -> T:
-        """Run `job` in the next batch; returns its answer once the batch is stored."""
+    def run(self, job: Job[T], reads: tuple[UUID, ...] = ()) -> T:
+        """Run `job` in the next batch; returns its answer once the batch is stored.
+
+        `reads`: streams the job will read without a current copy (a new call, a policy
+        read fresh). The versions of all a batch names are asked in one query before its
+        jobs run, instead of one query each as they read."""
         if not self._started:
             self.start()
         handover: _Handover[tuple[Finish[T], Positions]] = _Handover()
-        self._queue.put(_Queued(job, handover))
+        self._queue.put(_Queued(job, handover, reads))
         finish, positions = handover.result()
         return finish(positions)
 
-    async def run_async(self, job: Job[T]) -> T:
+    async def run_async(self, job: Job[T], reads: tuple[UUID, ...] = ()) -> T:
         """`run` for a coroutine: waits for the batch without holding up the event loop
         (or a worker thread), the answer handed back straight to the loop."""
         if not self._started:
             self.start()
         handover: _LoopHandover[tuple[Finish[T], Positions]] = _LoopHandover(
             asyncio.get_running_loop())
-        self._queue.put(_Queued(job, handover))
+        self._queue.put(_Queued(job, handover, reads))
         finish, positions = await handover
         if isinstance(finish, StoreRead):
             return await asyncio.to_thread(finish, positions)
@@ -305,6 +320,7 @@ class GroupCommitter:
         refused: list[tuple[_Queued[Any], DomainError]] = []
         unresolved = list(batch)
         try:
+            uow.prefetch([stream for item in batch for stream in item.reads])
             for item in batch:
                 uow.begin_job()
                 try:

@@ -52,6 +52,10 @@ class StreamIndex(Protocol):
         """The version of the stream's last event at or before `position`, or None."""
         ...
 
+    def stream_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int | None]:
+        """`stream_version` of each of `stream_ids`, in one query."""
+        ...
+
     def raw_events(self, after: int, limit: int,
                    topics: Sequence[str] | None = None) -> list[RawEvent]:
         """At most `limit` stored events of `topics` (None: of every topic) after position
@@ -167,6 +171,11 @@ class EventStore(Application[UUID]):
         it to learn that a stream is new, or that its cached copy is current.
         """
         return self.index.stream_version(stream_id)
+
+    def stream_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int | None]:
+        """`stream_version` of each of `stream_ids`, asked in one query: what the writer
+        needs of a whole batch before its jobs run."""
+        return self.index.stream_versions(stream_ids) if stream_ids else {}
 
     def call_version_at(self, call_id: str, position: int) -> int | None:
         """The version of the call's last event at or before `position`, or None if the

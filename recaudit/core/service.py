@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 from domain.call import Call, CommandRequest, Outcome, clock_refusal
 from domain.clock import Clock, iso_millis, system_clock, to_utc_millis
@@ -145,7 +146,7 @@ class RecordingService:
         command_id: str | None = None,
     ) -> CallResult:
         return self.committer.run(self._start_call(call_id, org_id, agent_id, direction, at,
-                                                   command_id))
+                                                   command_id), _start_reads(call_id, org_id))
 
     async def start_call_async(
         self,
@@ -159,7 +160,7 @@ class RecordingService:
     ) -> CallResult:
         """`start_call` for a caller on an event loop: the same job, the same answer."""
         return await self.committer.run_async(self._start_call(
-            call_id, org_id, agent_id, direction, at, command_id))
+            call_id, org_id, agent_id, direction, at, command_id), _start_reads(call_id, org_id))
 
     def _start_call(self, call_id: str, org_id: str, agent_id: str, direction: str,
                     at: datetime | None, command_id: str | None) -> Job[CallResult]:
@@ -340,6 +341,12 @@ class RecordingService:
         return lambda positions: CallResult(
             status, positions.get((stream_id, version)), outcome.refusal
         )
+
+
+def _start_reads(call_id: str, org_id: str) -> tuple[UUID, UUID]:
+    """What a start reads without a current copy: the call (new, as a rule) and its
+    organisation's policy (read fresh)."""
+    return call_stream_id(call_id), policy_stream_id(org_id)
 
 
 def _fingerprint(command: Command, by: str, at: datetime | None, **extra: str) -> str:

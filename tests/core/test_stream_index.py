@@ -26,6 +26,7 @@ from recaudit.core.committer import GroupCommitter
 from recaudit.core.eventstore import EventStore
 from recaudit.core.service import RecordingService
 from recaudit.settings import Settings
+from tests.support import wait_until
 
 T = TypeVar("T")
 
@@ -182,15 +183,17 @@ def test_an_in_memory_sqlite_store_looks_up_through_the_library() -> None:
 # -- PostgreSQL: the lookups' own autocommit connections -------------------------------
 
 
-def _terminate_lookups(url: str) -> int:
-    """Ends, server side, every connection of the lookups to the database of `url`."""
+def _lookup_connections(url: str, *, terminate: bool = False) -> int:
+    """How many connections the lookups hold to the database of `url`; with `terminate`,
+    each is ended server side."""
     import psycopg
 
     database = urlsplit(url).path.lstrip("/")
+    sql = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity" if terminate
+           else "SELECT pid FROM pg_stat_activity")
     with psycopg.connect(url, autocommit=True) as admin:
         rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'recaudit-lookups' AND datname = %s",
+            sql + " WHERE application_name = 'recaudit-lookups' AND datname = %s",
             (database,)).fetchall()
     return len(rows)
 
@@ -204,7 +207,8 @@ def test_postgres_lookups_survive_a_lost_connection(postgres_url: str, tmp_path:
                                      direction="inbound").position
         stream = call_stream_id("c1")
         assert store.stream_version(stream) == 1
-        assert _terminate_lookups(postgres_url) >= 1  # as a server restart would
+        # As a server restart would:
+        assert _lookup_connections(postgres_url, terminate=True) >= 1
         # The next lookups find their connections gone and ask again on fresh ones.
         assert store.stream_version(stream) == 1
         assert store.position_of(stream, 1) == started
@@ -223,4 +227,20 @@ def test_postgres_lookups_after_close_fail_as_the_stores_errors(postgres_url: st
     store.close()
     with pytest.raises(OperationalError):
         store.stream_version(call_stream_id("c1"))
-    assert _terminate_lookups(postgres_url) == 0  # no lookup connection left open
+    # No lookup connection is left open (the server notices a closed one soon after).
+    wait_until(lambda: _lookup_connections(postgres_url) == 0, what="the lookups to close")
+
+
+def test_stream_versions_are_each_streams_version_in_one_query(backend: Backend) -> None:
+    service, store = backend.service, backend.store
+    service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+    service.start_call(call_id="c1", org_id="acme", agent_id="bob", direction="inbound")
+    service.command("c1", Command.START, by="bob")
+    service.start_call(call_id="c2", org_id="acme", agent_id="ann", direction="inbound")
+    streams = [call_stream_id(c) for c in ("c1", "c2", "no-such-call")]
+    streams.append(streams[0])  # asked twice: answered once
+    assert store.stream_versions(streams) == {
+        stream: store.stream_version(stream) for stream in streams}
+    assert store.stream_versions(streams)[streams[0]] == 2
+    assert store.stream_versions(streams)[streams[2]] is None
+    assert store.stream_versions([]) == {}

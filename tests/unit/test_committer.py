@@ -19,7 +19,9 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from domain.errors import UnknownCall
+from domain.rules import Mode
 from domain.stream import StreamAggregate
+from recaudit.bootstrap import build
 from recaudit.bootstrap import event_store as open_event_store
 from recaudit.core.committer import ConcurrencyExhausted, GroupCommitter, Positions, UnitOfWork
 from recaudit.core.eventstore import EventStore
@@ -375,3 +377,37 @@ def run_loop(main: Callable[[], Coroutine[Any, Any, R]]) -> R:
     running loop (another suite's)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(main())).result(timeout=60)
+
+
+def test_a_batch_asks_the_versions_its_starts_read_in_one_query(tmp_path: Path) -> None:
+    backend = build(Settings.from_env({}, data_dir=tmp_path))
+    try:
+        service, index = backend.service, backend.store.index
+        service.set_policy("acme", mode=Mode.ON_DEMAND, changed_by="admin")
+        asked: list[str] = []
+        one, many = index.stream_version, index.stream_versions
+        index.stream_version = lambda s: asked.append("one") or one(s)  # type: ignore[method-assign]
+        index.stream_versions = (  # type: ignore[method-assign]
+            lambda ids: asked.append(f"many {len(ids)}") or many(ids))
+        # Hold the writer so that the starts queue up and are run as one batch.
+        committer, gate = service.committer, threading.Event()
+        jobs = committer.jobs
+        blocker = threading.Thread(target=committer.run,
+                                   args=(lambda uow: (gate.wait(10), lambda _p: None)[1],))
+        blocker.start()
+        wait_until(lambda: committer.jobs == jobs + 1, what="the writer to be held")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(service.start_call, call_id=f"c{n}", org_id="acme",
+                                   agent_id="bob", direction="inbound") for n in range(4)]
+            wait_until(lambda: committer._queue.qsize() == 4, what="the starts to queue")
+            gate.set()
+            results = [f.result(timeout=30) for f in futures]
+        blocker.join(timeout=10)
+        assert [r.status.version for r in results] == [1, 1, 1, 1]
+        assert asked == ["many 5"]  # four new calls and their policy, in one query
+        # A start run on its own (as after a failed batch) asks as before.
+        asked.clear()
+        service.start_call(call_id="c9", org_id="acme", agent_id="bob", direction="inbound")
+        assert asked == ["one", "one"]
+    finally:
+        backend.close()

@@ -50,6 +50,10 @@ class PostgresStreamIndex:
             "WHERE originator_id = %s AND notification_id <= %s"
         ).format(**table)
 
+        self.versions_sql = SQL(
+            "SELECT originator_id, MAX(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(**table)
         self.raw_sql = SQL(
             "SELECT notification_id, topic, originator_version, state FROM {schema}.{table} "
             "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
@@ -77,6 +81,12 @@ class PostgresStreamIndex:
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id, position))
 
+    def stream_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int | None]:
+        versions: dict[UUID, int | None] = dict.fromkeys(stream_ids)
+        for stored_id, version in self._rows(self.versions_sql, (list(versions),)):
+            versions[stored_id] = int(version)
+        return versions
+
     def raw_events(self, after: int, limit: int,
                    topics: Sequence[str] | None = None) -> list[RawEvent]:
         with self.recorder.datastore.transaction(commit=False) as cursor:
@@ -96,6 +106,10 @@ class PostgresStreamIndex:
         return None if row is None or row[0] is None else int(row[0])
 
     def _one(self, sql: Composed, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _rows(self, sql: Composed, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         try:
             try:
                 return self._ask(sql, params)
@@ -111,7 +125,6 @@ class PostgresStreamIndex:
         except psycopg.Error as exc:
             raise PersistenceError(str(exc)) from exc
 
-    def _ask(self, sql: Composed, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+    def _ask(self, sql: Composed, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lookups.connection() as connection:
-            rows = connection.execute(sql, params).fetchall()
-        return tuple(rows[0]) if rows else None
+            return connection.execute(sql, params).fetchall()

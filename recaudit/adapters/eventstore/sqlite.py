@@ -38,6 +38,10 @@ class SQLiteStreamIndex:
             "WHERE originator_id = ?"
         )
         self.version_at_sql = self.version_sql + " AND rowid <= ?"
+        self.versions_sql = (
+            f"SELECT originator_id, MAX(originator_version) FROM {recorder.events_table_name} "
+            "WHERE originator_id IN ({ids}) GROUP BY originator_id"
+        )
         self.raw_sql = (
             f"SELECT rowid, topic, originator_version, state FROM {recorder.events_table_name} "
             "WHERE rowid > ? AND topic IN ({topics}) ORDER BY rowid LIMIT ?"
@@ -64,6 +68,13 @@ class SQLiteStreamIndex:
     def version_at(self, stream_id: UUID, position: int) -> int | None:
         return self._version(self.version_at_sql, (stream_id.hex, position))
 
+    def stream_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int | None]:
+        versions: dict[UUID, int | None] = dict.fromkeys(stream_ids)
+        sql = self.versions_sql.format(ids=", ".join("?" * len(versions)))
+        for stored_id, version in self._rows(sql, tuple(s.hex for s in versions)):
+            versions[UUID(stored_id)] = int(version)
+        return versions
+
     def raw_events(self, after: int, limit: int,
                    topics: Sequence[str] | None = None) -> list[RawEvent]:
         # A bulk read: one transaction of the library's pool costs nothing beside it.
@@ -88,20 +99,23 @@ class SQLiteStreamIndex:
         return None if row is None or row[0] is None else int(row[0])
 
     def _one(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         if not self._direct:
             with self.recorder.datastore.transaction(commit=False) as cursor:
                 cursor.execute(sql, params)
-                row = cursor.fetchone()
-            return None if row is None else tuple(row)
+                return [tuple(row) for row in cursor.fetchall()]
         try:
-            # All rows (one at most): a statement stepped to its end leaves no read
-            # transaction open on the connection, so the next lookup sees later commits.
+            # All rows: a statement stepped to its end leaves no read transaction open on
+            # the connection, so the next lookup sees later commits.
             rows: list[tuple[Any, ...]] = self._connection().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:  # as the library's own transactions say it
             raise OperationalError(exc) from exc
         except sqlite3.Error as exc:
             raise PersistenceError(exc) from exc
-        return rows[0] if rows else None
+        return rows
 
     def _pooled(self, sql: str, params: tuple[object, ...]) -> list[RawEvent]:
         """The rows of a bulk read, in a transaction of the library's pool, as plain
