@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from recaudit.settings import Settings
 from tests.support import require_service
 
 POSTGRES_URL_VAR = "RECAUDIT_TEST_POSTGRES_URL"
+DROP_ATTEMPTS = 40  # a quarter of a second apart
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +44,17 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(postgres_admin_url)
     yield urlunsplit(parts._replace(path=f"/{name}"))
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # FORCE ends the test's own leftover sessions. An autovacuum worker that has just
+    # started on the database is not the test role's to end: it exits a moment later.
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == DROP_ATTEMPTS - 1:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
