@@ -104,9 +104,7 @@ class SQLiteStreamIndex:
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         if not self._direct:
-            with self.recorder.datastore.transaction(commit=False) as cursor:
-                cursor.execute(sql, params)
-                return [tuple(row) for row in cursor.fetchall()]
+            return self._pooled(sql, params)
         try:
             # All rows: a statement stepped to its end leaves no read transaction open on
             # the connection, so the next lookup sees later commits.
@@ -117,15 +115,14 @@ class SQLiteStreamIndex:
             raise PersistenceError(exc) from exc
         return rows
 
-    def _pooled(self, sql: str, params: tuple[object, ...]) -> list[RawEvent]:
-        """The rows of a bulk read, in a transaction of the library's pool, as plain
-        tuples of the stored values: (int, str, int, bytes)."""
+    def _pooled(self, sql: str, params: tuple[object, ...]) -> list[Any]:
+        """The rows of one statement in a transaction of the library's pool, as plain
+        tuples of the stored values (a bulk read's: (int, str, int, bytes))."""
         with self.recorder.datastore.transaction(commit=False) as cursor:
             plain = cursor.sqlite_cursor  # the library's rows are sqlite3.Row
             plain.row_factory = None
             plain.execute(sql, params)
-            rows: list[RawEvent] = plain.fetchall()
-            return rows
+            return plain.fetchall()
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
