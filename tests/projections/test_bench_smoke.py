@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +22,8 @@ def test_the_benchmark_runs_on_a_small_stream(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDIT_")}
     result = subprocess.run(
         [sys.executable, "-m", "bench.projections", "--events", "3000", "--batch", "700",
-         "--queries", "40", "--validate-calls", "8", "--holds", "12", "--list-queries", "5",
-         "--out", str(out)],
+         "--rounds", "2", "--queries", "40", "--validate-calls", "8", "--holds", "12",
+         "--list-queries", "5", "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     text = result.stdout
@@ -34,8 +36,14 @@ def test_the_benchmark_runs_on_a_small_stream(tmp_path: Path) -> None:
                  "timeline of one call (40 random calls)"):
         assert line in text, line
     assert len(re.findall(r"\[target [^\]]*: (?:MET|NOT MET)\]", text)) == 3
+    assert "rebuild and baseline: medians of 2 rounds, each a rebuild then the raw insert" in text
+    assert len(re.findall(r"rounds: [\d.]+ s, [\d.]+ s$", text, re.MULTILINE)) == 2
     assert re.search(r"with 12 legal holds \(2 released; [\d,]+ calls on hold\)", text)
     for page in ("unfiltered", "legal_hold=true"):
         assert re.search(rf"{page}: legal_hold computed from the holds p50 [\d.]+ ms, "
                          r"p99 [\d.]+ ms; baseline, the stored column, p50 [\d.]+ ms", text)
-    assert out.exists() and '"rebuild_eps"' in out.read_text()
+    figures = json.loads(out.read_text())
+    assert figures["rounds"] == 2
+    assert len(figures["rebuild_rounds_s"]) == len(figures["raw_rounds_s"]) == 2
+    assert figures["rebuild_s"] == statistics.median(figures["rebuild_rounds_s"])
+    assert figures["raw_s"] == statistics.median(figures["raw_rounds_s"])
