@@ -47,3 +47,13 @@ def test_the_benchmark_runs_on_a_small_stream(tmp_path: Path) -> None:
     assert len(figures["rebuild_rounds_s"]) == len(figures["raw_rounds_s"]) == 2
     assert figures["rebuild_s"] == statistics.median(figures["rebuild_rounds_s"])
     assert figures["raw_s"] == statistics.median(figures["raw_rounds_s"])
+
+
+def test_rounds_below_one_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.projections", "--rounds", "0", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--holds, --list-queries and --rounds must be at least 1" in result.stderr
+    assert result.stdout == "" and not out.exists()
