@@ -12,11 +12,31 @@ from pathlib import Path
 import httpx
 
 from bench.commands.workload import ORGS
+from recaudit.bootstrap import BACKGROUND_PARTS
 from recaudit.http.server import free_port, http_url
 
 
 class BenchError(RuntimeError):
     """The benchmark could not run as planned."""
+
+
+# The embedded defaults have no relay (it publishes to Kafka).
+EMBEDDED_PARTS = tuple(name for name in BACKGROUND_PARTS if name != "relay")
+
+
+def part_names(text: str) -> list[str]:
+    """`a,b` as a list of names; `none` (or nothing) as no part at all."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return [] if names == ["none"] else names
+
+
+def unknown_parts(names: list[str]) -> str | None:
+    """What is wrong with `names` as background parts of the embedded defaults, if anything."""
+    unknown = sorted(set(names) - set(EMBEDDED_PARTS))
+    if not unknown:
+        return None
+    return (f"no background part named {', '.join(unknown)} in the embedded defaults "
+            f"(known: {', '.join(EMBEDDED_PARTS)})")
 
 
 def embedded_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -84,6 +104,13 @@ class ServerProcess:
 
 def recaudit_serve(data_dir: Path, env: dict[str, str]) -> ServerProcess:
     return ServerProcess(["-m", "recaudit.cli", "serve", "--data-dir", str(data_dir)],
+                         data_dir.with_suffix(".log"), env)
+
+
+def partial_serve(data_dir: Path, env: dict[str, str], only: tuple[str, ...]) -> ServerProcess:
+    """`recaudit serve`'s backend with only the background parts `only` (`bench.http.parts`)."""
+    return ServerProcess(["-m", "bench.http.parts", "--data-dir", str(data_dir),
+                          "--only", ",".join(only) or "none"],
                          data_dir.with_suffix(".log"), env)
 
 

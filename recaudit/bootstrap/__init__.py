@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,12 @@ if TYPE_CHECKING:
     from recaudit.adapters.kafka.relay import Relay
 
 
+# Every background part a backend may run (`Backend.background_parts` names the ones a
+# given backend has: the relay only with Kafka).
+BACKGROUND_PARTS = ("call-states", "projections", "segments", "relay", "sealer", "retention",
+                    "pause-scheduler")
+
+
 @dataclass
 class Backend:
     settings: Settings
@@ -73,16 +80,35 @@ class Backend:
                                                   daemon=True)
             self._relay_thread.start()
 
-    def start(self) -> None:
-        """Everything `serve` runs besides the HTTP API."""
+    def background_parts(self) -> list[str]:
+        """The names of what `start` runs in the background: each consumer of the
+        pipeline, then the relay, the sealer, the retention sweeper and the pause scheduler
+        where this backend has them."""
+        others = {"relay": self.relay, "sealer": self.sealer, "retention": self.retention,
+                  "pause-scheduler": self.scheduler}
+        return [*self.pipeline.factories, *(name for name, part in others.items()
+                                            if part is not None)]
+
+    def start(self, only: Collection[str] | None = None) -> None:
+        """Everything `serve` runs besides the HTTP API.
+
+        `only`: the background parts to run (names from `background_parts`), the others
+        left stopped; for measuring what each part costs the API beside it. The store's
+        health probe always runs: requests depend on it."""
+        parts = self.background_parts()
+        if only is not None and (unknown := sorted(set(only) - set(parts))):
+            raise ValueError(f"no background part named {', '.join(unknown)} "
+                             f"(known: {', '.join(parts)})")
+        wanted = set(parts if only is None else only)
         self.service.health.start()
-        self.start_relay()
-        self.pipeline.start()
-        if self.sealer is not None:
+        if "relay" in wanted:
+            self.start_relay()
+        self.pipeline.start([name for name in self.pipeline.factories if name in wanted])
+        if self.sealer is not None and "sealer" in wanted:
             self.sealer.start()
-        if self.retention is not None:
+        if self.retention is not None and "retention" in wanted:
             self.retention.start()
-        if self.scheduler is not None:
+        if self.scheduler is not None and "pause-scheduler" in wanted:
             # Every capped pause still open, overdue ones included, from the call states.
             known = CallStatesConsumer(call_states_path(self.settings))
             try:

@@ -59,3 +59,49 @@ def test_wrong_answers_are_reported_not_measured(tmp_path: Path) -> None:
     assert figures["requests"] > 0
     assert figures["mismatches"], "accepting what the rules refuse must be reported"
     assert all("where" in m and "was due" in m for m in figures["mismatches"])
+
+
+def test_a_diagnostic_run_names_its_parts_and_gives_no_verdict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "figures.json"
+
+    assert http.main(["--connections", "2", "--seconds", "1", "--warmup", "0.3",
+                      "--only", "call-states,segments", "--out", str(out)]) == 0
+
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("recaudit, partial"))
+    requests, rate = (float(x) for x in row[len("recaudit, partial"):].split()[:2])
+    assert requests > 0 and rate > 0
+    assert re.search(r"recaudit answers: \d+ whole calls, \d+ accepted, \d+ refused as the "
+                     r"rules say; ok", printed), printed
+    assert ("diagnostic run: background parts running beside the API: call-states, "
+            "segments; the others stopped, so no verdict") in printed
+    assert "target (" not in printed and "projection lag" not in printed, printed
+    figures = json.loads(out.read_text())
+    assert figures["options"]["only"] == ["call-states", "segments"]
+    assert figures["ratio_met"] is None and figures["p99_met"] is None
+    assert figures["correct"] and figures["recaudit"]["lag_samples"] == 0
+
+
+def test_an_unknown_part_is_refused_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "figures.json"
+
+    with pytest.raises(SystemExit) as exit_:
+        http.main(["--only", "segments,relay", "--out", str(out)])
+
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert ("--only: no background part named relay in the embedded defaults (known: "
+            "call-states, projections, segments, sealer, retention, pause-scheduler)") in error
+    assert not out.exists()
+
+
+def test_the_partial_server_refuses_an_unknown_part_and_makes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "bench.http.parts", "--data-dir", str(data),
+                           "--port", "1", "--only", "sweeper"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 2
+    assert "no background part named sweeper in the embedded defaults" in done.stderr
+    assert done.stdout == "" and not data.exists()
