@@ -41,7 +41,7 @@ def test_a_tiny_run_prints_every_figure(tmp_path: Path,
 
     figures = json.loads(out.read_text())
     recaudit = figures["recaudit"]
-    assert figures["correct"] and recaudit["mismatches"] == []
+    assert figures["correct"] and recaudit["mismatches"] == [] and figures["lag_measured"]
     assert recaudit["accepted"] > 0 and recaudit["refused"] > 0, "refusals are part of the load"
     assert recaudit["lag_p99_ms"] >= recaudit["lag_p50_ms"] > 0
     assert figures["trivial"]["refused"] == 0
@@ -80,7 +80,8 @@ def test_a_diagnostic_run_names_its_parts_and_gives_no_verdict(
     figures = json.loads(out.read_text())
     assert figures["options"]["only"] == ["call-states", "segments"]
     assert figures["ratio_met"] is None and figures["p99_met"] is None
-    assert figures["correct"] and figures["recaudit"]["lag_samples"] == 0
+    assert figures["correct"] and not figures["lag_measured"]
+    assert figures["recaudit"]["lag_samples"] == figures["recaudit"]["lag_failures"] == 0
 
 
 def test_an_unknown_part_is_refused_before_anything_runs(
