@@ -31,16 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (wrong := unknown_parts(args.only)) is not None:
         parser.error(wrong)  # before anything is made
-    backend = build(Settings.from_env(data_dir=args.data_dir))
-    backend.start(only=args.only)
-    # As `serve`: uvicorn stops on SIGTERM and raises it again; this makes that harmless.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    try:
-        with listen("127.0.0.1", args.port) as sock:
+    with listen("127.0.0.1", args.port) as sock:  # as `serve`: before anything is opened
+        backend = build(Settings.from_env(data_dir=args.data_dir))
+        backend.start(only=args.only)
+        # As `serve`: uvicorn stops on SIGTERM and raises it again; this makes that harmless.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        try:
             serve_forever(backend.app, sock)
-    finally:
-        backend.close()
+        finally:
+            backend.close()
     return 0
 
 
